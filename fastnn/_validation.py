@@ -1,0 +1,78 @@
+"""Argument checks shared by the public entry points: clear errors before any kernel runs."""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from .backends.interface import ACTIVATIONS, DTYPES
+
+
+def check_choice(value, choices, name):
+    """Return ``value`` if it is one of ``choices``, else raise ValueError listing them."""
+    if not isinstance(value, str) or value not in choices:
+        raise ValueError(f"{name}={value!r} is not accepted; expected one of "
+                         f"{', '.join(repr(c) for c in choices)}")
+    return value
+
+
+def check_activation(activation):
+    return check_choice(activation, ACTIVATIONS, "activation")
+
+
+def check_dtype(dtype):
+    """Normalise ``"float32"``, ``np.float32``, ``np.dtype("float32")``... to ``np.dtype``."""
+    try:
+        normalised = np.dtype(dtype)
+    except TypeError:
+        normalised = None
+    if normalised is None or normalised.name not in DTYPES:
+        raise ValueError(f"dtype={dtype!r} is not accepted; expected one of "
+                         f"{', '.join(repr(d) for d in DTYPES)}")
+    return normalised
+
+
+def check_positive_int(value, name, *, maximum=None):
+    """Return ``value`` as int if it is an integer >= 1 (and <= maximum)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be a positive integer, got {value!r}")
+    if value < 1:
+        raise ValueError(f"{name} must be >= 1, got {value!r}")
+    if maximum is not None and value > maximum:
+        raise ValueError(f"{name} must be <= {maximum}, got {value!r}")
+    return int(value)
+
+
+def check_positive_float(value, name):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a positive number, got {value!r}")
+    if not (np.isfinite(value) and value > 0):
+        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+    return float(value)
+
+
+def as_features(x, n_features, dtype, name="x"):
+    """``x`` as a C-contiguous 2-D array of ``dtype`` with ``n_features`` columns, all finite.
+
+    A 1-D ``x`` of length ``n_features`` is one sample. Returns ``(X, was_1d)``.
+    """
+    try:
+        X = np.asarray(x)
+    except Exception as exc:  # ragged lists and the like
+        raise TypeError(f"{name} must be an array of numbers, got {type(x).__name__}: {exc}")
+    if X.dtype == object or not (np.issubdtype(X.dtype, np.number) or X.dtype == bool):
+        raise TypeError(f"{name} must be an array of numbers, got dtype {X.dtype}")
+    was_1d = X.ndim == 1
+    if was_1d:
+        X = X.reshape(1, -1)
+    if X.ndim != 2 or X.shape[1] != n_features:
+        raise ValueError(f"{name} must have shape (n_samples, {n_features}) or "
+                         f"({n_features},), got shape {np.shape(x)}")
+    if X.shape[0] == 0:
+        raise ValueError(f"{name} has no samples (shape {np.shape(x)})")
+    X = np.ascontiguousarray(X, dtype=dtype)
+    if not np.isfinite(X).all():
+        raise ValueError(f"{name} contains NaN or infinite values (first at row "
+                         f"{int(np.flatnonzero(~np.isfinite(X).all(axis=1))[0])})")
+    return X, was_1d

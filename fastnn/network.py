@@ -1,0 +1,280 @@
+"""TwoLayerNet: the teaching program's network, with its attributes and methods, on a backend."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from . import backends
+from ._validation import (as_features, check_activation, check_dtype, check_positive_float,
+                          check_positive_int)
+from .backends.interface import PARAM_NAMES
+from .functions import as_labels, numerical_gradient, softmax
+
+__all__ = ["TwoLayerNet"]
+
+
+class TwoLayerNet:
+    """A fully connected ``input -> hidden (ReLU or sigmoid) -> output (softmax)`` network.
+
+    A drop-in replacement for the teaching program's class of the same name: same constructor
+    arguments, same ``params`` dict, same methods, same values; the math runs on a backend.
+
+    Parameters
+    ----------
+    input_size, hidden_size, output_size : int
+        Layer widths, e.g. 784, 50, 10.
+    weight_init_std : float, default 0.01
+        Standard deviation of the initial weights; the biases start at zero.
+    activation : {"relu", "sigmoid"}, default "relu"
+        Hidden-layer activation.
+    backend : {"auto", "numpy", "numba"} or Backend, default "auto"
+        Where the math runs; see :func:`fastnn.backends.get`.
+    dtype : {"float64", "float32"}, default "float64"
+        Working precision of parameters and computations.
+    seed : None, int, numpy.random.Generator or numpy.random.RandomState, default None
+        ``None`` draws the weights exactly as the teaching program does,
+        ``weight_init_std * np.random.randn(...)`` from NumPy's global state, so calling
+        ``np.random.seed(0)`` first gives its weights. An int seeds a private
+        ``numpy.random.Generator``; a Generator or RandomState is used as given.
+
+    Attributes
+    ----------
+    params : dict of str -> ndarray
+        ``W1`` (input_size, hidden_size), ``b1`` (hidden_size,), ``W2`` (hidden_size,
+        output_size), ``b2`` (output_size,). Plain arrays: update them in place or replace them.
+    backend : Backend
+        The backend in use.
+
+    Examples
+    --------
+    >>> net = TwoLayerNet(784, 50, 10, seed=0, backend="numpy")
+    >>> net.params["W1"].shape
+    (784, 50)
+    """
+
+    def __init__(self, input_size, hidden_size, output_size, weight_init_std=0.01, *,
+                 activation="relu", backend="auto", dtype="float64", seed=None):
+        self.input_size = check_positive_int(input_size, "input_size")
+        self.hidden_size = check_positive_int(hidden_size, "hidden_size")
+        self.output_size = check_positive_int(output_size, "output_size")
+        weight_init_std = check_positive_float(weight_init_std, "weight_init_std")
+        self.activation = check_activation(activation)
+        self.dtype = check_dtype(dtype)
+        self.backend = backends.get(backend)
+        randn = _normal_sampler(seed)
+        self.params = {
+            "W1": (weight_init_std * randn(input_size, hidden_size)).astype(self.dtype),
+            "b1": np.zeros(hidden_size, dtype=self.dtype),
+            "W2": (weight_init_std * randn(hidden_size, output_size)).astype(self.dtype),
+            "b2": np.zeros(output_size, dtype=self.dtype),
+        }
+
+    def __repr__(self):
+        return (f"TwoLayerNet({self.input_size}, {self.hidden_size}, {self.output_size}, "
+                f"activation={self.activation!r}, backend={self.backend.name!r}, "
+                f"dtype={self.dtype.name!r})")
+
+    # -- the teaching program's methods -----------------------------------------------------
+
+    def predict(self, x):
+        """Class probabilities ``softmax(relu(x @ W1 + b1) @ W2 + b2)``.
+
+        Parameters
+        ----------
+        x : array_like of shape (n_samples, input_size) or (input_size,)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, output_size) (or (output_size,) for a 1-D ``x``)
+        """
+        X, was_1d = self._features(x)
+        Z2 = self._forward(X)[2]
+        y = softmax(Z2)
+        return y[0] if was_1d else y
+
+    def loss(self, x, t):
+        """Mean cross-entropy of :meth:`predict` against ``t``.
+
+        Parameters
+        ----------
+        x : array_like of shape (n_samples, input_size)
+        t : array_like of shape (n_samples, output_size) one-hot, or (n_samples,) labels
+
+        Returns
+        -------
+        float
+        """
+        X, _ = self._features(x)
+        labels = self._labels(t, X.shape[0])
+        Z2 = self._forward(X)[2]
+        return self.backend.softmax_cross_entropy(Z2, labels, np.empty_like(Z2))
+
+    def accuracy(self, x, t):
+        """Fraction of samples whose most probable class equals the target.
+
+        Parameters
+        ----------
+        x : array_like of shape (n_samples, input_size)
+        t : array_like of shape (n_samples, output_size) one-hot, or (n_samples,) labels
+
+        Returns
+        -------
+        float in [0, 1]
+        """
+        X, _ = self._features(x)
+        labels = self._labels(t, X.shape[0])
+        predicted = self._predict_labels(X)
+        return np.count_nonzero(predicted == labels) / float(X.shape[0])
+
+    def predict_labels(self, x):
+        """Most probable class of each sample (argmax of the logits).
+
+        Parameters
+        ----------
+        x : array_like of shape (n_samples, input_size) or (input_size,)
+
+        Returns
+        -------
+        ndarray of int64, shape (n_samples,) (a 0-d array for a 1-D ``x``)
+        """
+        X, was_1d = self._features(x)
+        predicted = self._predict_labels(X)
+        return predicted[0] if was_1d else predicted
+
+    def numerical_gradient(self, x, t):
+        """Central-difference gradient of :meth:`loss` for each parameter (slow; for checks).
+
+        Returns
+        -------
+        dict with keys ``W1 b1 W2 b2``, arrays shaped like ``params``
+        """
+        X, _ = self._features(x)
+        labels = self._labels(t, X.shape[0])
+
+        def loss_W(_):
+            return self.loss(X, labels)
+
+        return {key: numerical_gradient(loss_W, self.params[key]) for key in PARAM_NAMES}
+
+    def gradient(self, x, t):
+        """Gradient of :meth:`loss` by backpropagation.
+
+        Parameters
+        ----------
+        x : array_like of shape (n_samples, input_size)
+        t : array_like of shape (n_samples, output_size) one-hot, or (n_samples,) labels
+
+        Returns
+        -------
+        dict with keys ``W1 b1 W2 b2``, arrays shaped like ``params``
+        """
+        X, _ = self._features(x)
+        labels = self._labels(t, X.shape[0])
+        W1, b1, W2, b2 = self._checked_params()
+        Z1, A1, Z2 = self._forward(X)
+        dZ2 = np.empty_like(Z2)
+        self.backend.softmax_cross_entropy(Z2, labels, dZ2)
+        grads = {key: np.empty_like(p) for key, p in zip(PARAM_NAMES, (W1, b1, W2, b2))}
+        self.backend.two_layer_backward(X, Z1, A1, W2, dZ2, self.activation, np.empty_like(Z1),
+                                        grads["W1"], grads["b1"], grads["W2"], grads["b2"])
+        return grads
+
+    # -- saving -------------------------------------------------------------------------------
+
+    def save(self, path):
+        """Write the parameters and settings to an ``.npz`` file, atomically.
+
+        The file is written next to ``path`` under a temporary name and renamed into place, so an
+        interrupted save never leaves a half-written file.
+
+        Returns
+        -------
+        pathlib.Path
+        """
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                np.savez(f, **self.params, activation=self.activation, dtype=self.dtype.name)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return path
+
+    @classmethod
+    def load(cls, path, *, backend="auto"):
+        """Read a network written by :meth:`save`.
+
+        Returns
+        -------
+        TwoLayerNet
+        """
+        with np.load(path) as data:
+            missing = [k for k in PARAM_NAMES + ("activation", "dtype") if k not in data]
+            if missing:
+                raise ValueError(f"{path}: not a fastnn network file (missing {missing})")
+            params = {key: data[key] for key in PARAM_NAMES}
+            activation, dtype = str(data["activation"]), str(data["dtype"])
+        input_size, hidden_size = params["W1"].shape
+        net = cls(input_size, hidden_size, params["W2"].shape[1], activation=activation,
+                  backend=backend, dtype=dtype, seed=0)
+        net.params = {key: np.ascontiguousarray(p, dtype=net.dtype) for key, p in params.items()}
+        net._checked_params()
+        return net
+
+    # -- internals ----------------------------------------------------------------------------
+
+    def _features(self, x):
+        return as_features(x, self.input_size, self.dtype)
+
+    def _labels(self, t, n_samples):
+        return as_labels(t, n_samples=n_samples, n_classes=self.output_size)
+
+    def _checked_params(self):
+        """The parameters as C-contiguous arrays of the working dtype (no copy when they are)."""
+        shapes = {"W1": (self.input_size, self.hidden_size), "b1": (self.hidden_size,),
+                  "W2": (self.hidden_size, self.output_size), "b2": (self.output_size,)}
+        out = []
+        for key in PARAM_NAMES:
+            p = self.params.get(key)
+            if p is None or np.shape(p) != shapes[key]:
+                raise ValueError(f"params[{key!r}] must have shape {shapes[key]}, got "
+                                 f"{None if p is None else np.shape(p)}")
+            out.append(np.ascontiguousarray(p, dtype=self.dtype))
+        return out
+
+    def _forward(self, X):
+        W1, b1, W2, b2 = self._checked_params()
+        n = X.shape[0]
+        Z1 = np.empty((n, self.hidden_size), self.dtype)
+        A1 = np.empty_like(Z1)
+        Z2 = np.empty((n, self.output_size), self.dtype)
+        self.backend.dense_forward(X, W1, b1, self.activation, Z1, A1)
+        self.backend.dense_forward(A1, W2, b2, "identity", Z2, Z2)
+        return Z1, A1, Z2
+
+    def _predict_labels(self, X):
+        W1, b1, W2, b2 = self._checked_params()
+        out = np.empty(X.shape[0], np.int64)
+        return self.backend.predict_labels(X, W1, b1, W2, b2, self.activation, out)
+
+
+def _normal_sampler(seed):
+    """``randn(*shape)`` drawing from the source ``seed`` names (see TwoLayerNet)."""
+    if seed is None:
+        return np.random.randn
+    if isinstance(seed, np.random.RandomState):
+        return seed.randn
+    if isinstance(seed, np.random.Generator):
+        return lambda *shape: seed.standard_normal(shape)
+    if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool) and seed >= 0:
+        rng = np.random.default_rng(seed)
+        return lambda *shape: rng.standard_normal(shape)
+    raise ValueError(f"seed must be None, a non-negative int, a numpy Generator or RandomState, "
+                     f"got {seed!r}")
