@@ -111,7 +111,8 @@ def _validate(history):
     arrays = []
     for key in HISTORY_KEYS:
         if key not in history:
-            raise ValueError(f"history is missing the key {key!r} (needs {', '.join(HISTORY_KEYS)})")
+            raise ValueError(f"history is missing the key {key!r} "
+                             f"(needs {', '.join(HISTORY_KEYS)})")
         try:
             values = np.asarray(history[key], dtype=np.float64)
         except (TypeError, ValueError) as exc:

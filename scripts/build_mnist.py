@@ -77,17 +77,16 @@ def _load_source(args: argparse.Namespace) -> dict[str, np.ndarray]:
     return {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
 
 
-def _report(arrays: dict[str, np.ndarray], stream=sys.stdout) -> bool:
+def _report(arrays: dict[str, np.ndarray]) -> bool:
     ok = True
     for key in KEYS:
         got = array_sha256(arrays[key])
         match = got == MNIST_SHA256[key]
         ok &= match
         a = arrays[key]
-        print(f"{key:8} {str(a.shape):16} {a.dtype}  {got}  {'ok' if match else 'MISMATCH'}",
-              file=stream)
+        print(f"{key:8} {str(a.shape):16} {a.dtype}  {got}  {'ok' if match else 'MISMATCH'}")
         if not match:
-            print(f"{'':8} expected {MNIST_SHA256[key]}", file=stream)
+            print(f"{'':8} expected {MNIST_SHA256[key]}")
     return ok
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -132,7 +133,7 @@ def read_npz(path: str | os.PathLike) -> dict[str, np.ndarray]:
         archive = np.load(path, allow_pickle=False)
     except FileNotFoundError:
         raise
-    except (OSError, ValueError, EOFError) as exc:
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
         raise ValueError(f"{name}: cannot read as an npz archive ({exc})") from exc
     if not isinstance(archive, np.lib.npyio.NpzFile):
         raise ValueError(f"{name}: holds a single .npy array, expected an npz archive with "

@@ -1,0 +1,29 @@
+"""Shared fixtures: every backend-dependent test runs on every registered backend."""
+
+import numpy as np
+import pytest
+
+from fastnn import backends
+
+
+@pytest.fixture(params=backends.NAMES)
+def backend(request):
+    """Each registered backend; an unusable one fails the test (numba is a hard dependency)."""
+    reason = backends.unavailable_reason(request.param)
+    if reason is not None:
+        pytest.fail(f"backend {request.param!r} is unavailable: {reason}")
+    return backends.get(request.param)
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(12345)
+
+
+@pytest.fixture(scope="session")
+def mnist_small():
+    """2,000 training and 500 test images of the bundled MNIST, as train() takes them."""
+    from fastnn.datasets.mnist import load_arrays
+
+    x_train, y_train, x_test, y_test = load_arrays()
+    return x_train[:2000], y_train[:2000], x_test[:500], y_test[:500]
