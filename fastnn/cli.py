@@ -83,12 +83,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_train(commands)
     commands.add_parser(
         "info", formatter_class=_HelpFormatter, help="versions, backends, threads and data",
-        description="Show fastnn's version, library versions, which backends work here (and "
+        description="Show fastnn's version, library versions, which backends work here (and\n"
                     "why not), which one 'auto' picks, thread settings and the bundled data.",
         epilog="example:\n  fastnn info")
     commands.add_parser(
         "check", formatter_class=_HelpFormatter, help="cross-check Numba kernels against NumPy",
-        description="Run every kernel of the Numba backend against the NumPy reference on "
+        description="Run every kernel of the Numba backend against the NumPy reference on\n"
                     "awkward shapes in both dtypes and print a table; exit 1 on any mismatch.",
         epilog="example:\n  fastnn check")
     return parser
@@ -99,39 +99,41 @@ def _add_train(commands):
     p = commands.add_parser(
         "train", formatter_class=_HelpFormatter, epilog=_TRAIN_EXAMPLE,
         help="train the network and plot its curves",
-        description="Train the two-layer network on the bundled MNIST with mini-batch "
-                    "gradient descent, print train/test accuracy at each evaluation, and "
-                    "write the loss and accuracy curves to an image.")
+        description="Train the two-layer network on the bundled MNIST with mini-batch gradient\n"
+                    "descent, print train and test accuracy at each evaluation, and write the\n"
+                    "loss and accuracy curves to an image.")
     p.add_argument("--backend", choices=("auto",) + backends.NAMES, default=d["backend"],
                    help="kernel implementation; 'auto' uses $FASTNN_BACKEND if set, else the "
                         "fastest that works here")
-    p.add_argument("--iters", type=int, default=d["iters"], help="number of training iterations")
-    p.add_argument("--batch-size", type=int, default=d["batch_size"],
+    p.add_argument("--iters", metavar="N", type=int, default=d["iters"],
+                   help="number of training iterations (mini-batches)")
+    p.add_argument("--batch-size", metavar="N", type=int, default=d["batch_size"],
                    help="samples per mini-batch")
-    p.add_argument("--lr", dest="learning_rate", type=float, default=d["learning_rate"],
-                   help="learning rate of the optimizer")
-    p.add_argument("--hidden", dest="hidden_size", type=int, default=d["hidden_size"],
-                   help="number of hidden units")
+    p.add_argument("--lr", dest="learning_rate", metavar="LR", type=float,
+                   default=d["learning_rate"], help="learning rate of the optimizer")
+    p.add_argument("--hidden", dest="hidden_size", metavar="N", type=int,
+                   default=d["hidden_size"], help="number of hidden units")
     p.add_argument("--activation", choices=backends.ACTIVATIONS, default=d["activation"],
                    help="activation of the hidden layer")
     p.add_argument("--optimizer", choices=tuple(OPTIMIZERS), default=d["optimizer"],
                    help="parameter update rule")
-    p.add_argument("--weight-init-std", type=float, default=d["weight_init_std"],
+    p.add_argument("--weight-init-std", metavar="STD", type=float, default=d["weight_init_std"],
                    help="standard deviation of the initial Gaussian weights")
     p.add_argument("--dtype", choices=backends.DTYPES, default=d["dtype"],
                    help="floating-point type of weights and activations")
-    p.add_argument("--seed", type=int, default=d["seed"],
+    p.add_argument("--seed", metavar="N", type=int, default=d["seed"],
                    help="random seed for the initial weights and the mini-batch sampling")
-    p.add_argument("--eval-every", type=int, default=d["eval_every"],
+    p.add_argument("--eval-every", metavar="N", type=int, default=d["eval_every"],
                    help="iterations between evaluations of train and test accuracy "
-                        "(default: about one epoch); iteration 0 and the last are always "
-                        "evaluated")
+                        "(default: one epoch, ceil(60000 / batch size)); iteration 0 and the "
+                        "last are always evaluated")
     p.add_argument("--shuffle", action="store_true",
                    help="draw each epoch's batches from a shuffled permutation instead of "
                         "sampling with replacement as the teaching program does")
     p.add_argument("--full-train-eval", action="store_true",
-                   help="measure train accuracy on all 60000 training images instead of a "
-                        "cheaper subset")
+                   help="measure train accuracy on all 60000 training images at each "
+                        "evaluation instead of the free running accuracy of the mini-batches "
+                        "since the previous one")
     p.add_argument("--no-progress", action="store_true",
                    help="no progress bar (it is only shown when stderr is a terminal anyway)")
     p.add_argument("--plot", metavar="PATH", default=DEFAULT_PLOT,

@@ -1,0 +1,170 @@
+"""train(): the seed's loop, determinism, history, evaluation, divergence and bad input."""
+
+import math
+
+import numpy as np
+import pytest
+import seed_program as seed
+
+from fastnn import TrainingDivergedError, TwoLayerNet, train
+from fastnn.training import _batch_sampler, evaluate_accuracy
+
+
+def small_run(data, **kwargs):
+    args = dict(backend="numpy", iters=40, batch_size=64, eval_every=15, data=data)
+    args.update(kwargs)
+    return train(**args)
+
+
+def test_numpy_training_is_the_seed_loop_bit_for_bit(mnist_small):
+    x_train, y_train, _, _ = mnist_small
+    result = small_run(mnist_small, seed=5, iters=30)
+    # The teaching program's loop, with its own class, after np.random.seed(5).
+    x, t = x_train / 255.0, seed.change_one_hot_label(y_train)
+    np.random.seed(5)
+    net = seed.TwoLayerNet(784, 50, 10)
+    losses = []
+    for _ in range(30):
+        mask = np.random.choice(len(x), 64)
+        losses.append(net.loss(x[mask], t[mask]))  # the loss of the pre-update forward pass
+        grad = net.gradient(x[mask], t[mask])
+        for key in ("W1", "b1", "W2", "b2"):
+            net.params[key] -= 0.05 * grad[key]
+    for key in ("W1", "b1", "W2", "b2"):
+        np.testing.assert_array_equal(result.network.params[key], net.params[key])
+    np.testing.assert_allclose(result.history["train_loss"], losses, rtol=1e-15)
+
+
+def test_same_seed_same_bits_different_seed_different_run(backend, mnist_small):
+    a = small_run(mnist_small, backend=backend.name, seed=1)
+    b = small_run(mnist_small, backend=backend.name, seed=1)
+    c = small_run(mnist_small, backend=backend.name, seed=2)
+    assert a.history == b.history
+    for key in a.network.params:
+        np.testing.assert_array_equal(a.network.params[key], b.network.params[key])
+    assert a.history["train_loss"] != c.history["train_loss"]
+    assert a.backend == backend.name
+
+
+def test_history_shape_and_evaluation_points(mnist_small):
+    seen = []
+    result = small_run(mnist_small, iters=40, eval_every=15,
+                       callback=lambda i, h: seen.append((i, len(h["test_acc"]))))
+    h = result.history
+    assert len(h["train_loss"]) == 40
+    assert h["eval_iter"] == [0, 15, 30, 40]
+    assert len(h["train_acc"]) == len(h["test_acc"]) == 4
+    assert seen == [(0, 1), (15, 2), (30, 3), (40, 4)]
+    assert result.test_accuracy == h["test_acc"][-1]
+    assert all(0.0 <= a <= 1.0 for a in h["train_acc"] + h["test_acc"])
+    assert result.seconds > 0
+    # the last evaluation is of the returned network on the test set
+    _, _, x_test, y_test = mnist_small
+    assert result.test_accuracy == evaluate_accuracy(result.network, x_test, y_test)
+
+
+def test_default_eval_every_is_one_whole_epoch(mnist_small):
+    result = small_run(mnist_small, iters=70, batch_size=64, eval_every=None)
+    assert result.history["eval_iter"] == [0, 32, 64, 70]  # ceil(2000 / 64) = 32
+
+
+def test_recorded_loss_is_the_pre_update_loss_of_that_batch(mnist_small):
+    x_train, y_train, _, _ = mnist_small
+    result = small_run(mnist_small, seed=9, iters=1)
+    rs = np.random.RandomState(9)
+    net = TwoLayerNet(784, 50, 10, backend="numpy", seed=rs)
+    mask = rs.choice(len(x_train), 64)
+    assert result.history["train_loss"][0] == net.loss(x_train[mask] / 255.0, y_train[mask])
+
+
+def test_running_and_full_train_accuracy(mnist_small):
+    x_train, y_train, _, _ = mnist_small
+    full = small_run(mnist_small, iters=60, eval_every=30, full_train_eval=True,
+                     learning_rate=0.5)
+    running = small_run(mnist_small, iters=60, eval_every=30, learning_rate=0.5)
+    assert full.history["train_acc"][-1] == evaluate_accuracy(full.network, x_train, y_train)
+    # same run either way; only what is reported as train accuracy differs
+    assert full.history["test_acc"] == running.history["test_acc"]
+    assert running.history["train_acc"][0] == full.history["train_acc"][0]
+    assert abs(running.history["train_acc"][-1] - full.history["train_acc"][-1]) < 0.1
+    assert running.history["train_acc"][-1] != full.history["train_acc"][-1]
+
+
+def test_shuffled_epochs_visit_every_sample_once():
+    draw = _batch_sampler(np.random.RandomState(0), n_train=10, batch_size=3, shuffle=True)
+    epoch = np.concatenate([draw() for _ in range(3)])
+    assert len(set(epoch.tolist())) == 9  # 3 full batches, the 10th sample dropped
+    following = np.concatenate([draw() for _ in range(3)])
+    assert len(set(following.tolist())) == 9 and not np.array_equal(epoch, following)
+
+
+def test_with_replacement_batches_are_the_seeds_choice():
+    draw = _batch_sampler(np.random.RandomState(4), n_train=100, batch_size=8, shuffle=False)
+    np.random.seed(4)
+    np.testing.assert_array_equal(draw(), np.random.choice(100, 8))
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "momentum", "adagrad", "rmsprop", "adam"])
+def test_every_optimizer_learns(optimizer, mnist_small):
+    lr = {"sgd": 0.5, "momentum": 0.05, "adagrad": 0.05, "rmsprop": 0.001, "adam": 0.001}
+    result = small_run(mnist_small, optimizer=optimizer, learning_rate=lr[optimizer], iters=60,
+                       eval_every=60)
+    losses = result.history["train_loss"]
+    assert np.mean(losses[-10:]) < 0.6 * np.mean(losses[:3]), optimizer
+    assert result.test_accuracy > 0.6
+
+
+def test_runaway_training_stops_with_a_helpful_error(backend, mnist_small):
+    with pytest.raises(TrainingDivergedError) as info:
+        small_run(mnist_small, backend=backend.name, learning_rate=1e6, iters=2000,
+                  eval_every=500)
+    err = info.value
+    assert isinstance(err, FloatingPointError)
+    assert "smaller learning rate" in str(err) and f"iteration {err.iteration}" in str(err)
+    assert 0 < err.iteration < 2000
+    assert len(err.history["train_loss"]) == err.iteration
+    # what was stuck: a loss far above chance level (ln 10), or a non-finite one
+    tail = err.history["train_loss"][-50:]
+    assert min(tail) > 2 * math.log(10) or not np.isfinite(tail[-1])
+
+
+def test_overflowing_training_stops_on_non_finite_values(mnist_small):
+    with pytest.raises(TrainingDivergedError, match="training diverged at iteration"):
+        small_run(mnist_small, learning_rate=1e300, iters=500)
+
+
+@pytest.mark.parametrize("kwargs, exc, message", [
+    (dict(backend="gpu"), ValueError, "backend='gpu'"),
+    (dict(activation="tanh"), ValueError, "activation='tanh'"),
+    (dict(optimizer="lbfgs"), ValueError, "optimizer='lbfgs'.*'adam'"),
+    (dict(dtype="int8"), ValueError, "dtype='int8'"),
+    (dict(learning_rate=0), ValueError, "learning_rate must be a finite number > 0, got 0"),
+    (dict(learning_rate=-0.1), ValueError, "learning_rate"),
+    (dict(learning_rate=float("nan")), ValueError, "learning_rate"),
+    (dict(iters=0), ValueError, "iters must be >= 1, got 0"),
+    (dict(batch_size=-5), ValueError, "batch_size must be >= 1, got -5"),
+    (dict(batch_size=2001), ValueError, "batch_size must be <= 2000, got 2001"),
+    (dict(hidden_size=0), ValueError, "hidden_size"),
+    (dict(eval_every=0), ValueError, "eval_every"),
+    (dict(iters=2.5), TypeError, "iters must be a positive integer, got 2.5"),
+    (dict(seed=-1), ValueError, "seed"),
+    (dict(shuffle="yes"), TypeError, "shuffle"),
+    (dict(callback=5), TypeError, "callback"),
+    (dict(progress="loud"), TypeError, "progress"),
+])
+def test_bad_arguments_are_refused_before_training(kwargs, exc, message, mnist_small):
+    with pytest.raises(exc, match=message):
+        small_run(mnist_small, **kwargs)
+
+
+def test_batch_larger_than_the_full_training_set_is_refused():
+    with pytest.raises(ValueError, match="batch_size must be <= 60000, got 60001"):
+        train(backend="numpy", batch_size=60001, iters=1)
+
+
+def test_bad_data_is_refused(mnist_small):
+    x_train, y_train, x_test, y_test = mnist_small
+    with pytest.raises(ValueError, match="x_train must be uint8"):
+        small_run((x_train / 255.0, y_train, x_test, y_test))
+    with pytest.raises(ValueError, match="in 0..9"):
+        small_run((x_train, y_train + 10, x_test, y_test))
