@@ -14,9 +14,20 @@ The public API, re-exported here:
 
 from . import backends, datasets
 from .datasets import load_mnist
-from .functions import (cross_entropy_error, identity_function, mean_squared_error,
-                        numerical_gradient, relu, relu_grad, sigmoid, sigmoid_grad, softmax,
-                        softmax_loss, step_function, sum_squared_error)
+from .functions import (
+                        cross_entropy_error,
+                        identity_function,
+                        mean_squared_error,
+                        numerical_gradient,
+                        relu,
+                        relu_grad,
+                        sigmoid,
+                        sigmoid_grad,
+                        softmax,
+                        softmax_loss,
+                        step_function,
+                        sum_squared_error,
+)
 from .network import TwoLayerNet
 from .training import TrainingDivergedError, TrainResult, train
 

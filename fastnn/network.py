@@ -9,8 +9,13 @@ from pathlib import Path
 import numpy as np
 
 from . import backends
-from ._validation import (as_features, check_activation, check_dtype, check_positive_float,
-                          check_positive_int)
+from ._validation import (
+    as_features,
+    check_activation,
+    check_dtype,
+    check_positive_float,
+    check_positive_int,
+)
 from .backends.interface import PARAM_NAMES
 from .functions import as_labels, numerical_gradient, softmax
 

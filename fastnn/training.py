@@ -8,9 +8,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import backends
-from ._validation import (check_activation, check_choice, check_dtype, check_positive_float,
-                          check_positive_int)
+from ._validation import (
+    check_activation,
+    check_choice,
+    check_dtype,
+    check_positive_float,
+    check_positive_int,
+)
 from .network import TwoLayerNet
 from .optimizers import OPTIMIZERS, make_optimizer
 

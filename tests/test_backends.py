@@ -66,11 +66,13 @@ def test_auto_falls_back_to_numpy_with_one_warning_when_numba_is_missing():
             warnings.simplefilter("always")
             print(backends.available())
             print(backends.get("auto").name, TwoLayerNet(4, 3, 2).backend.name)
-        print(len(caught), caught[0].category.__name__, "pip install numba" in str(caught[0].message))
+        message = str(caught[0].message)
+        print(len(caught), caught[0].category.__name__, "pip install numba" in message)
         try:
             backends.get("numba")
         except backends.BackendUnavailableError as exc:
-            print("refused:", backends.unavailable_reason("numba") in str(exc), "backend='numpy'" in str(exc))
+            reason = backends.unavailable_reason("numba")
+            print("refused:", reason in str(exc), "backend='numpy'" in str(exc))
     """)
     assert out.splitlines() == ["['numpy']", "numpy numpy", "1 RuntimeWarning True",
                                 "refused: True True"]
