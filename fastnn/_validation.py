@@ -60,7 +60,8 @@ def as_features(x, n_features, dtype, name="x"):
     try:
         X = np.asarray(x)
     except Exception as exc:  # ragged lists and the like
-        raise TypeError(f"{name} must be an array of numbers, got {type(x).__name__}: {exc}") from None
+        raise TypeError(f"{name} must be an array of numbers, got {type(x).__name__}: "
+                        f"{exc}") from None
     if X.dtype == object or not (np.issubdtype(X.dtype, np.number) or X.dtype == bool):
         raise TypeError(f"{name} must be an array of numbers, got dtype {X.dtype}")
     was_1d = X.ndim == 1
