@@ -89,6 +89,7 @@ class ProgressBar:
         self.n = 0
         self.postfix: dict = {}
         self._start = _now()
+        self._first = None  # (time, n) at the first update, where the rate is measured from
         self._last_draw = None  # no redraw yet; the first update always draws
         self._drawn_width = 0  # characters currently on the bar's line
         self._closed = False
@@ -107,6 +108,8 @@ class ProgressBar:
             earlier values of the same name.
         """
         self.n += n
+        if self._first is None:
+            self._first = (_now(), self.n)
         if postfix:
             self.postfix.update(postfix)
         if not self.enabled or self._closed:
@@ -153,7 +156,12 @@ class ProgressBar:
         """The bar's line for the current state, fitted to the terminal width."""
         now = _now() if now is None else now
         elapsed = max(now - self._start, 0.0)
-        rate = self.n / elapsed if elapsed > 0 else 0.0
+        # Measure the rate from the first update: what precedes it (loading data, compiling,
+        # a first evaluation) would otherwise make the early rate and ETA far too pessimistic.
+        if self._first is not None and self.n > self._first[1] and now > self._first[0]:
+            rate = (self.n - self._first[1]) / (now - self._first[0])
+        else:
+            rate = self.n / elapsed if elapsed > 0 else 0.0
         if self.total:
             fraction = min(self.n / self.total, 1.0)
         else:

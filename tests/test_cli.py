@@ -1,6 +1,7 @@
 """The ``fastnn`` command line, called through ``main(argv)`` (and once as ``python -m``)."""
 
 import contextlib
+import functools
 import inspect
 import io
 import os
@@ -19,7 +20,7 @@ from fastnn.cli import main
 from fastnn.progress import ProgressBar
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-EVAL_LINE = re.compile(r"^iter +(\d+)  epoch +[\d.]+  loss +(\S+)  train (\S+)  test (\S+)$",
+EVAL_LINE = re.compile(r"^iter +(\d+)  epoch +[\d.]+  loss +(\S+) +train (\S+)  test (\S+)$",
                        re.MULTILINE)
 FINAL_LINE = re.compile(r"^test accuracy: (\d+\.\d\d) %  \(backend (\w+), (\d+) iterations "
                         r"in [\d.]+ s\)$", re.MULTILINE)
@@ -119,6 +120,7 @@ def fake_train(monkeypatch):
 
     fake = types.SimpleNamespace(calls=[], history=history, behaviour=behaviour)
 
+    @functools.wraps(training.train)  # keeps train()'s signature, which the CLI reads defaults from
     def train(**kwargs):
         fake.calls.append(kwargs)
         return fake.behaviour(kwargs)
@@ -265,7 +267,7 @@ def test_every_train_argument_has_a_flag_with_help():
 
 
 @pytest.mark.parametrize("command, words", [
-    ("info", ("backends", "threads")),
+    ("info", ("backends", "thread")),
     ("check", ("Numba", "NumPy")),
 ])
 def test_other_commands_have_help(command, words, capsys):

@@ -60,17 +60,27 @@ def test_final_frame_shows_percentage_count_rate_and_postfix(clock, columns):
 
 def test_elapsed_eta_and_rate(clock, columns):
     bar = ProgressBar(20, file=io.StringIO(), enabled=True)
-    clock.t += 5.0
-    bar.update(10)
+    clock.t += 1.5  # set-up before the first step: in the elapsed time, not in the rate
+    bar.update(1)
+    clock.t += 4.5
+    bar.update(9)
     line = bar.format()
     assert " 50%" in line
-    assert "10/20 [00:05<00:05, 2.0 it/s]" in line
+    assert "10/20 [00:06<00:05, 2.0 it/s]" in line  # 9 steps in 4.5 s; 10 left at 2 it/s
+
+
+def test_rate_before_a_second_update_uses_the_elapsed_time(clock, columns):
+    bar = ProgressBar(20, file=io.StringIO(), enabled=True)
+    bar.update(4)
+    clock.t += 2.0
+    assert "4/20 [00:02<00:08, 2.0 it/s]" in bar.format()
 
 
 def test_long_runs_format_hours(clock, columns):
     bar = ProgressBar(10, file=io.StringIO(), enabled=True)
+    bar.update(1)
     clock.t += 3725.0
-    bar.update(5)
+    bar.update(4)
     assert "[1:02:05<1:02:05," in bar.format()
 
 
