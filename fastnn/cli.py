@@ -169,7 +169,22 @@ def main(argv=None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
-    return {"train": _cmd_train, "info": _cmd_info, "check": _cmd_check}[args.command](args)
+    command = {"train": _cmd_train, "info": _cmd_info, "check": _cmd_check}[args.command]
+    try:
+        return command(args)
+    except BrokenPipeError:  # `fastnn info | head`: the reader left, which is not an error
+        _silence_stdout()
+        return 1
+
+
+def _silence_stdout():
+    # The recipe of Python's signal docs: without it the interpreter's final flush of stdout
+    # raises BrokenPipeError again and prints a traceback on the way out.
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # stdout is no real file (tests, IDEs)
+        pass
 
 
 def _error(message) -> int:
@@ -303,7 +318,10 @@ def _thread_limit(n_threads, backend_name):
             import numba
 
             before = numba.get_num_threads()
-            numba.set_num_threads(n_threads)  # ValueError above NUMBA_NUM_THREADS: reported
+            try:
+                numba.set_num_threads(n_threads)
+            except ValueError as exc:  # above NUMBA_NUM_THREADS, which is fixed at start-up
+                raise ValueError(f"--threads {n_threads}: {exc}") from None
             stack.callback(numba.set_num_threads, before)
         try:
             from threadpoolctl import threadpool_limits
@@ -354,7 +372,8 @@ def _cmd_info(args) -> int:
             from fastnn.backends import numba_backend
 
             for key, value in numba_backend.runtime_info().items():
-                print(f"  numba {key:<16} {value}")
+                if key != "numba":  # its version is on the versions line already
+                    print(f"  numba {key:<16} {value}")
         except Exception as exc:  # information only: never fail `info` over it
             print(f"  numba runtime info unavailable: {type(exc).__name__}: {exc}")
     _print_blas_threads()

@@ -21,7 +21,8 @@ HISTORY_KEYS = ("train_loss", "eval_iter", "train_acc", "test_acc")
 
 _FIGSIZE = (11.0, 4.2)
 _DPI = 100
-# Trailing window of the loss average: ~1/50 of the run, so 10000 iterations smooth over 200.
+# Trailing window of the loss average: 1/20 of the run, at most 200 iterations (about two
+# epochs at the seed's batch size), enough to see the trend through mini-batch noise.
 _MAX_WINDOW = 200
 
 
@@ -146,7 +147,7 @@ def _draw_loss(ax, loss):
     # Loss i is measured during update i + 1, after the evaluation at iteration i.
     steps = np.arange(1, len(loss) + 1)
     shown = np.where(np.isfinite(loss), loss, np.nan)  # inf would wreck the autoscaled limits
-    window = int(np.clip(len(loss) // 50, 1, _MAX_WINDOW))
+    window = int(np.clip(len(loss) // 20, 1, _MAX_WINDOW))
     ax.plot(steps, shown, color="tab:blue", alpha=0.25, linewidth=0.7, label="loss")
     if window > 1:
         ax.plot(steps, _moving_average(loss, window), color="tab:blue", linewidth=1.6,

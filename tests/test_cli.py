@@ -228,6 +228,10 @@ def test_threads_limits_numba_and_restores_it(fake_train, capsys):
     assert main(["train", "--backend", "numba", "--threads", "1", "--no-plot"]) == 0
     assert seen == [1]
     assert numba.get_num_threads() == before
+    # more threads than numba started with: a usage error naming the flag
+    assert main(["train", "--backend", "numba", "--threads", "100000", "--no-plot"]) == 2
+    assert "--threads 100000" in capsys.readouterr().err
+    assert seen == [1]
 
 
 def test_threads_with_numpy_backend(fake_train, capsys):
@@ -358,3 +362,10 @@ def test_check_fails_on_a_mismatch(monkeypatch, capsys):
     monkeypatch.setattr(backends, "available", lambda: ["numpy", "numba"])
     assert main(["check"]) == 1
     assert "dense_forward  MISMATCH" in capsys.readouterr().out
+
+
+def test_a_closed_pipe_is_not_a_traceback(monkeypatch, capsys):
+    def info(args):
+        raise BrokenPipeError(32, "Broken pipe")
+    monkeypatch.setattr(cli, "_cmd_info", info)
+    assert main(["info"]) == 1
