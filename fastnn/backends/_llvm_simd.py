@@ -4,58 +4,72 @@ Why this module exists: the first layer's work is, per sample, ``acc[:] += x_k *
 the sample's non-zero pixels ``k``. Written as an ``@njit`` loop, LLVM cannot prove that ``acc``
 does not alias ``W1``, so it loads and stores the whole accumulator row for every pixel (about
 10 ns per pixel at ``h = 50``); scalar accumulators, unsigned indices and sample blocking did not
-change that. Emitting the loop directly as LLVM IR with the accumulators as SSA vector values
+change that. Emitting the loop as LLVM IR with the accumulators as SSA vector values
 (``<8 x double>`` / ``<16 x float>``) removes the round trip through memory.
 
-Both intrinsics are ordinary straight-line loops over ``p = start .. stop-1``; each output element
-is updated in order of ``p`` with ``llvm.fmuladd`` (one rounding where the CPU has FMA), so
-results do not depend on threads or on the vector width. Columns are processed in blocks of
-``VECTORS_PER_BLOCK`` vectors; the last, partial vector of a row uses masked loads and stores so
-that nothing outside the arrays is touched. No fast-math flags are used.
-
+``prefetch(a, i)``
+    hint the CPU to fetch the cache line of ``a[i]`` (1-d array; no effect on results, and an
+    out-of-range ``i`` is harmless: prefetches do not fault).
 ``gather_axpy(out, M, rows, scale, table, start, stop, accumulate)``
     ``out[:] = (out[:] if accumulate else 0) + sum_p s_p * M[r_p, :]``
 ``scatter_axpy(M, rows, scale, table, start, stop, v)``
-    ``M[r_p, :] += s_p * v[:]`` for each ``p`` in order (``r_p`` distinct within one call is not
-    required: the updates are sequential).
+    ``M[r_p, :] += s_p * v[:]`` for each ``p`` in order
 
-with ``r_p = rows[p]`` (any integer array) or ``r_p = p`` when ``rows is None``, and
-``s_p = table[scale[p]]`` when ``table`` is a float array (``scale`` then is uint8) or
-``s_p = scale[p]`` when ``table is None`` (``scale`` may be strided, e.g. a column ``A1[:, j]``).
-``out``, ``v`` and the rows of ``M`` must be C-contiguous with the same float dtype and
-``M.shape[1] == out.shape[0]`` (resp. ``v.shape[0]``); callers guarantee this.
+for ``p = start .. stop-1``, with ``r_p = rows[p]`` (any integer array) or ``r_p = p`` when
+``rows is None``, and ``s_p = table[scale[p]]`` when ``table`` is a float array (``scale`` is then
+uint8) or ``s_p = scale[p]`` when ``table is None`` (``scale`` may be strided, e.g. ``A1[:, j]``).
+``out``, ``v`` and the rows of ``M`` are C-contiguous in one float dtype, ``M.shape[1]`` equals
+``out.shape[0]`` (resp. ``v.shape[0]``) and every ``r_p`` is a valid row: callers guarantee this,
+nothing is checked at run time.
+
+Exactness: every output element is updated in the order of ``p`` with ``llvm.fmuladd`` (one
+rounding where the CPU has FMA), so results depend neither on threads nor on the vector width;
+no fast-math flags are used. The last, partial vector of a row uses masked loads and stores, so
+nothing outside the arrays is read or written.
+
+Compile time: each distinct combination of dtypes is emitted once per LLVM module as a
+``noinline`` ``linkonce_odr`` function that every call site calls, instead of being inlined at
+each site; the name carries a hash of this file, so a changed generator never links against an
+older body. (Numba's on-disk cache is keyed on the calling module's source only: after editing
+this file, clear ``__pycache__`` or touch ``_numba_kernels.py``.)
 """
 
 from __future__ import annotations
 
+import hashlib
+from pathlib import Path
+
+from llvmlite import binding as llvm
 from llvmlite import ir
 from numba.core import cgutils, types
 from numba.extending import intrinsic
 
-__all__ = ["gather_axpy", "scatter_axpy", "VECTORS_PER_BLOCK", "LANES"]
+__all__ = ["gather_axpy", "scatter_axpy", "prefetch", "VECTORS_PER_BLOCK", "LANES"]
 
-#: Vectors per column block: 4 accumulators of 8 doubles (or 16 floats) fit the 16 registers of
-#: AVX2 (as ymm pairs) and leave room for the loaded rows; wider blocks did not run faster.
-VECTORS_PER_BLOCK = 4
+
+def _vectors_per_block():
+    """8 accumulators of 64 bytes with AVX-512's 32 registers (a 50..64-wide float64 row in one
+    pass), else 4, which AVX2's 16 ymm registers hold as pairs with room for the loaded rows."""
+    try:
+        features = llvm.get_host_cpu_features()
+    except Exception:  # pragma: no cover - feature query unsupported on this platform
+        return 4
+    return 8 if features.get("avx512f", False) else 4
+
+
+VECTORS_PER_BLOCK = _vectors_per_block()
 #: Lanes per vector by dtype: one 64-byte line.
 LANES = {types.float64: 8, types.float32: 16}
+_TAG = hashlib.sha1(Path(__file__).read_bytes()).hexdigest()[:10]
 
-_I32 = ir.IntType(32)
+_I1, _I32, _I64 = ir.IntType(1), ir.IntType(32), ir.IntType(64)
 _I8P = ir.IntType(8).as_pointer()
+#: Parameters of the emitted functions (``dst`` is ``out`` for gather, ``v`` for scatter).
+_PARAMS = ("dst", "width", "M", "m_stride", "rows", "rows_stride", "scale", "scale_stride",
+           "table", "table_stride", "start", "stop", "accumulate")
 
 
-class _Array:
-    """Data pointer, shape and strides of a Numba array value, as LLVM values."""
-
-    def __init__(self, context, builder, ty, value):
-        ary = context.make_array(ty)(context, builder, value=value)
-        self.data = builder.bitcast(ary.data, _I8P)
-        self.shape = cgutils.unpack_tuple(builder, ary.shape, ty.ndim)
-        self.strides = cgutils.unpack_tuple(builder, ary.strides, ty.ndim)
-        self.ty = ty
-
-
-def _byte_ptr(builder, base, offset, pointee):
+def _ptr(builder, base, offset, pointee):
     """``(pointee *)((char *)base + offset)``."""
     return builder.bitcast(builder.gep(base, [offset], inbounds=True), pointee.as_pointer())
 
@@ -63,13 +77,13 @@ def _byte_ptr(builder, base, offset, pointee):
 class _Vec:
     """Loads, stores and fused multiply-adds on one vector type (with an optional lane mask)."""
 
-    def __init__(self, builder, fty, lanes, itemsize):
-        self.b, self.fty, self.lanes, self.itemsize = builder, fty, lanes, itemsize
+    def __init__(self, builder, fty, lanes):
+        self.b, self.fty, self.lanes = builder, fty, lanes
+        self.itemsize = 8 if isinstance(fty, ir.DoubleType) else 4
         self.vty = ir.VectorType(fty, lanes)
+        suffix = f"v{lanes}{'f64' if self.itemsize == 8 else 'f32'}"
+        mask_ty, ptr = ir.VectorType(_I1, lanes), self.vty.as_pointer()
         mod = builder.module
-        suffix = f"v{lanes}{'f64' if isinstance(fty, ir.DoubleType) else 'f32'}"
-        ptr = self.vty.as_pointer()
-        mask_ty = ir.VectorType(ir.IntType(1), lanes)
         self.fmuladd = cgutils.get_or_insert_function(
             mod, ir.FunctionType(self.vty, [self.vty] * 3), f"llvm.fmuladd.{suffix}")
         self.mload = cgutils.get_or_insert_function(
@@ -79,13 +93,8 @@ class _Vec:
             mod, ir.FunctionType(ir.VoidType(), [self.vty, ptr, _I32, mask_ty]),
             f"llvm.masked.store.{suffix}.p0")
         self.zero = ir.Constant(self.vty, [ir.Constant(fty, 0.0)] * lanes)
-        self.align = ir.Constant(_I32, itemsize)
-        self.iota = ir.Constant(ir.VectorType(ir.IntType(64), lanes), list(range(lanes)))
-
-    def mask(self, n_valid):
-        """Lane mask ``lane < n_valid`` (``n_valid`` an i64)."""
-        splat = self.splat(n_valid, ir.VectorType(ir.IntType(64), self.lanes))
-        return self.b.icmp_unsigned("<", self.iota, splat)
+        self.align = ir.Constant(_I32, self.itemsize)
+        self.iota = ir.Constant(ir.VectorType(_I64, lanes), list(range(lanes)))
 
     def splat(self, scalar, vty=None):
         vty = vty or self.vty
@@ -94,14 +103,19 @@ class _Vec:
         return self.b.shuffle_vector(one, undef, ir.Constant(ir.VectorType(_I32, vty.count),
                                                              [0] * vty.count))
 
+    def mask(self, n_valid):
+        """Lane mask ``lane < n_valid``."""
+        bound = self.splat(n_valid, ir.VectorType(_I64, self.lanes))
+        return self.b.icmp_unsigned("<", self.iota, bound)
+
     def load(self, base, offset, mask=None):
-        ptr = _byte_ptr(self.b, base, offset, self.vty)
+        ptr = _ptr(self.b, base, offset, self.vty)
         if mask is None:
             return self.b.load(ptr, align=self.itemsize)
         return self.b.call(self.mload, [ptr, self.align, mask, self.zero])
 
     def store(self, value, base, offset, mask=None):
-        ptr = _byte_ptr(self.b, base, offset, self.vty)
+        ptr = _ptr(self.b, base, offset, self.vty)
         if mask is None:
             self.b.store(value, ptr, align=self.itemsize)
         else:
@@ -111,9 +125,9 @@ class _Vec:
 def _loop(builder, start, stop, carried, body):
     """Emit ``for p in range(start, stop)`` carrying SSA values; return their final values."""
     pre = builder.block
-    header = builder.append_basic_block("axpy.header")
-    loop_body = builder.append_basic_block("axpy.body")
-    done = builder.append_basic_block("axpy.done")
+    header = builder.append_basic_block("loop.header")
+    loop_body = builder.append_basic_block("loop.body")
+    done = builder.append_basic_block("loop.done")
     builder.branch(header)
     builder.position_at_end(header)
     p = builder.phi(start.type)
@@ -130,87 +144,174 @@ def _loop(builder, start, stop, carried, body):
     p.add_incoming(builder.add(p, ir.Constant(p.type, 1)), tail)
     for phi, value in zip(phis, new):
         phi.add_incoming(value, tail)
-    builder.branch(header)
+    builder.branch(header).set_metadata("llvm.loop", _no_unroll(builder.module))
     builder.position_at_end(done)
     return phis
 
 
+def _no_unroll(module):
+    """Loop metadata ``!{self, !{"llvm.loop.unroll.disable"}}``. Unrolling these loops by 4,
+    LLVM's default, made the emitted code 4x larger and compile time with it, for no speed."""
+    hint = module.add_metadata([ir.MetaDataString(module, "llvm.loop.unroll.disable")])
+    # A node of its own per loop (the placeholder string makes it new), then pointed at itself
+    # as loop IDs must be.
+    node = module.add_metadata([hint, ir.MetaDataString(module, f"loop{len(module.metadata)}")])
+    node.operands = (node, hint)
+    return node
+
+
 def _column_blocks(builder, width, vec, emit_block):
-    """Call ``emit_block(col0, n_vectors, tail_mask)`` for full blocks in a loop, then the rest.
+    """Cover ``width`` columns: ``emit_block(col0, n_vectors, tail_mask)`` per pass over ``p``.
 
-    Full blocks use ``VECTORS_PER_BLOCK`` unmasked vectors; the remainder (if any) dispatches to
-    a variant with ``n_vectors`` vectors whose last one is masked.
+    Passes: full blocks of ``VECTORS_PER_BLOCK`` vectors in a loop; then the remaining whole
+    vectors in one pass (a variant per count, chosen by a switch); then, if the width is not a
+    multiple of the lanes, one masked vector. Only the partial vector is masked: a masked
+    store, even with every lane on, cannot forward its data to a later load of the same
+    address, which doubles the cost of ``scatter_axpy``. (One variant per (whole, partial)
+    pair would save the extra pass but doubles the IR, and compile time grows with it.)
     """
-    i64 = ir.IntType(64)
+    lanes = ir.Constant(_I64, vec.lanes)
     per_block = VECTORS_PER_BLOCK * vec.lanes
-    n_full = builder.udiv(width, ir.Constant(i64, per_block))
-    _loop(builder, ir.Constant(i64, 0), n_full, [],
-          lambda blk, _: emit_block(builder.mul(blk, ir.Constant(i64, per_block)),
+    n_full = builder.udiv(width, ir.Constant(_I64, per_block))
+    _loop(builder, ir.Constant(_I64, 0), n_full, [],
+          lambda blk, _: emit_block(builder.mul(blk, ir.Constant(_I64, per_block)),
                                     VECTORS_PER_BLOCK, None) or [])
-    col0 = builder.mul(n_full, ir.Constant(i64, per_block))
+    col0 = builder.mul(n_full, ir.Constant(_I64, per_block))
     rest = builder.sub(width, col0)
-    # n_vectors = ceil(rest / lanes) in 0..VECTORS_PER_BLOCK; 0 means nothing left.
-    n_vec = builder.udiv(builder.add(rest, ir.Constant(i64, vec.lanes - 1)),
-                         ir.Constant(i64, vec.lanes))
-    after = builder.append_basic_block("axpy.rest.done")
-    switch = builder.switch(n_vec, after)
-    for nv in range(1, VECTORS_PER_BLOCK + 1):
-        block = builder.append_basic_block(f"axpy.rest{nv}")
-        switch.add_case(ir.Constant(i64, nv), block)
+    whole, part = builder.udiv(rest, lanes), builder.urem(rest, lanes)
+    after_whole = builder.append_basic_block("whole.done")
+    switch = builder.switch(whole, after_whole)  # 0: no whole vectors left
+    for n_whole in range(1, VECTORS_PER_BLOCK):
+        block = builder.append_basic_block(f"whole{n_whole}")
+        switch.add_case(ir.Constant(_I64, n_whole), block)
         builder.position_at_end(block)
-        last_valid = builder.sub(rest, ir.Constant(i64, (nv - 1) * vec.lanes))
-        emit_block(col0, nv, vec.mask(last_valid))
-        builder.branch(after)
-    builder.position_at_end(after)
+        emit_block(col0, n_whole, None)
+        builder.branch(after_whole)
+    builder.position_at_end(after_whole)
+    with builder.if_then(builder.icmp_unsigned("!=", part, ir.Constant(_I64, 0))):
+        emit_block(builder.add(col0, builder.mul(whole, lanes)), 1, vec.mask(part))
 
 
-class _Terms:
-    """Emits ``r_p`` (row byte offset into M) and ``s_p`` for one ``p``."""
+class _Spec:
+    """The compile-time shape of one call: dtypes of M/rows/scale, table or not."""
 
-    def __init__(self, context, builder, sig, args, names):
-        arg = dict(zip(names, zip(sig.args, args)))
-        self.b = builder
-        self.i64 = ir.IntType(64)
-        rows_ty, rows_val = arg["rows"]
-        self.rows = None
-        if not isinstance(rows_ty, types.NoneType):
-            self.rows = _Array(context, builder, rows_ty, rows_val)
-            self.rows_signed = rows_ty.dtype.signed
-            self.rows_lty = context.get_data_type(rows_ty.dtype)
-        self.scale = _Array(context, builder, *arg["scale"])
-        self.scale_lty = context.get_data_type(self.scale.ty.dtype)
-        table_ty, table_val = arg["table"]
-        self.table = None
-        if not isinstance(table_ty, types.NoneType):
-            self.table = _Array(context, builder, table_ty, table_val)
-        self.fty = context.get_data_type(arg["M"][0].dtype)
-        self.M = _Array(context, builder, *arg["M"])
+    def __init__(self, kind, M, rows, scale, table):
+        self.kind, self.dtype = kind, M.dtype
+        self.rows = None if isinstance(rows, types.NoneType) else rows.dtype
+        self.scale, self.table = scale.dtype, not isinstance(table, types.NoneType)
+        self.name = "_".join(["fastnn", kind, str(M.dtype), str(self.rows), str(self.scale),
+                              "table" if self.table else "direct",
+                              f"v{VECTORS_PER_BLOCK}", _TAG])
 
-    def row_offset(self, p):
+    def terms(self, builder, a, p, fty):
+        """``(byte offset of row r_p in M, s_p)`` for the function's arguments ``a``."""
         if self.rows is None:
             r = p
         else:
-            ptr = _byte_ptr(self.b, self.rows.data, self.b.mul(p, self.rows.strides[0]),
-                            self.rows_lty)
-            raw = self.b.load(ptr)
-            r = (self.b.sext if self.rows_signed else self.b.zext)(raw, self.i64) \
-                if raw.type.width < 64 else raw
-        return self.b.mul(r, self.M.strides[0])
-
-    def scale_value(self, p):
-        ptr = _byte_ptr(self.b, self.scale.data, self.b.mul(p, self.scale.strides[0]),
-                        self.scale_lty)
-        value = self.b.load(ptr)
-        if self.table is None:
-            return value
-        offset = self.b.mul(self.b.zext(value, self.i64), self.table.strides[0])
-        return self.b.load(_byte_ptr(self.b, self.table.data, offset, self.fty))
+            raw = builder.load(_ptr(builder, a["rows"], builder.mul(p, a["rows_stride"]),
+                                    ir.IntType(self.rows.bitwidth)))
+            r = raw if self.rows.bitwidth == 64 else (
+                builder.sext if self.rows.signed else builder.zext)(raw, _I64)
+        scale_lty = fty if not self.table else ir.IntType(8)
+        s = builder.load(_ptr(builder, a["scale"], builder.mul(p, a["scale_stride"]), scale_lty))
+        if self.table:
+            offset = builder.mul(builder.zext(s, _I64), a["table_stride"])
+            s = builder.load(_ptr(builder, a["table"], offset, fty))
+        return builder.mul(r, a["m_stride"]), s
 
 
-def _check_common(M, rows, scale, table):
+def _define(module, spec, fty):
+    """The outlined loop for ``spec`` in ``module`` (emitted on first use)."""
+    fn = module.globals.get(spec.name)
+    if fn is not None:
+        return fn
+    fnty = ir.FunctionType(ir.VoidType(), [_I8P, _I64, _I8P, _I64, _I8P, _I64, _I8P, _I64,
+                                           _I8P, _I64, _I64, _I64, _I1])
+    fn = ir.Function(module, fnty, spec.name)
+    fn.linkage = "linkonce_odr"
+    fn.attributes.add("noinline")
+    fn.attributes.add("nounwind")
+    a = dict(zip(_PARAMS, fn.args))
+    builder = ir.IRBuilder(fn.append_basic_block("entry"))
+    vec = _Vec(builder, fty, LANES[spec.dtype])
+    step = vec.lanes * vec.itemsize
+
+    def emit_block(col0, n_vectors, tail_mask):
+        col_bytes = builder.mul(col0, ir.Constant(_I64, vec.itemsize))
+        masks = [None] * (n_vectors - 1) + [tail_mask]
+        offsets = [builder.add(col_bytes, ir.Constant(_I64, u * step)) for u in range(n_vectors)]
+        if spec.kind == "gather":
+            init = [builder.select(a["accumulate"], vec.load(a["dst"], off, m), vec.zero)
+                    for off, m in zip(offsets, masks)]
+        else:  # the row v, held in registers
+            init = [vec.load(a["dst"], off, m) for off, m in zip(offsets, masks)]
+
+        def body(p, regs):
+            row, s = spec.terms(builder, a, p, fty)
+            s = vec.splat(s)
+            new = []
+            for reg, off, m in zip(regs if spec.kind == "gather" else init, offsets, masks):
+                m_off = builder.add(row, off)
+                x = vec.load(a["M"], m_off, m)
+                if spec.kind == "gather":
+                    new.append(builder.call(vec.fmuladd, [s, x, reg]))
+                else:
+                    vec.store(builder.call(vec.fmuladd, [s, reg, x]), a["M"], m_off, m)
+            return new
+
+        accs = _loop(builder, a["start"], a["stop"],
+                     init if spec.kind == "gather" else [], body)
+        for acc, off, m in zip(accs, offsets, masks):
+            vec.store(acc, a["dst"], off, m)
+
+    _column_blocks(builder, a["width"], vec, emit_block)
+    builder.ret_void()
+    return fn
+
+
+def _array(context, builder, ty, value):
+    """``(data as i8*, shape[0], strides[0])`` of a Numba array value."""
+    ary = context.make_array(ty)(context, builder, value=value)
+    return (builder.bitcast(ary.data, _I8P), cgutils.unpack_tuple(builder, ary.shape)[0],
+            cgutils.unpack_tuple(builder, ary.strides)[0])
+
+
+def _codegen(kind, sig):
+    names = (("out", "M", "rows", "scale", "table", "start", "stop", "accumulate")
+             if kind == "gather" else ("M", "rows", "scale", "table", "start", "stop", "v"))
+    arg_types = dict(zip(names, sig.args))
+    spec = _Spec(kind, arg_types["M"], arg_types["rows"], arg_types["scale"], arg_types["table"])
+
+    def codegen(context, builder, signature, args):
+        val = dict(zip(names, args))
+        fn = _define(builder.module, spec, context.get_data_type(spec.dtype))
+        null, zero = ir.Constant(_I8P, None), ir.Constant(_I64, 0)
+
+        def array(name):
+            if isinstance(arg_types[name], types.NoneType):
+                return null, zero, zero
+            return _array(context, builder, arg_types[name], val[name])
+
+        dst, width, _ = array("out" if kind == "gather" else "v")
+        M, _, m_stride = array("M")
+        rows, _, rows_stride = array("rows")
+        scale, _, scale_stride = array("scale")
+        table, _, table_stride = array("table")
+        accumulate = val["accumulate"] if kind == "gather" else ir.Constant(_I1, 0)
+        builder.call(fn, [dst, width, M, m_stride, rows, rows_stride, scale, scale_stride,
+                          table, table_stride, val["start"], val["stop"], accumulate])
+        return context.get_dummy_value()
+
+    return codegen
+
+
+def _check(M, rows, scale, table, row_name, row):
     if not (isinstance(M, types.Array) and M.ndim == 2 and M.layout == "C"
             and M.dtype in LANES):
         raise TypeError(f"M must be a C-contiguous 2-d float32/float64 array, got {M}")
+    if not (isinstance(row, types.Array) and row.ndim == 1 and row.layout == "C"
+            and row.dtype == M.dtype):
+        raise TypeError(f"{row_name} must be a C-contiguous 1-d {M.dtype} array, got {row}")
     if not (isinstance(rows, types.NoneType)
             or (isinstance(rows, types.Array) and rows.ndim == 1
                 and isinstance(rows.dtype, types.Integer))):
@@ -226,96 +327,36 @@ def _check_common(M, rows, scale, table):
                         f"{M.dtype}[:]), got ({scale}, {table})")
 
 
-def _check_row(name, vec, M):
-    if not (isinstance(vec, types.Array) and vec.ndim == 1 and vec.layout == "C"
-            and vec.dtype == M.dtype):
-        raise TypeError(f"{name} must be a C-contiguous 1-d {M.dtype} array, got {vec}")
-
-
-_GATHER_ARGS = ("out", "M", "rows", "scale", "table", "start", "stop", "accumulate")
-_SCATTER_ARGS = ("M", "rows", "scale", "table", "start", "stop", "v")
-
-
 @intrinsic
 def gather_axpy(typingctx, out, M, rows, scale, table, start, stop, accumulate):
     """``out[:] = (out if accumulate else 0) + sum_{p=start}^{stop-1} s_p * M[r_p, :]``."""
-    _check_common(M, rows, scale, table)
-    _check_row("out", out, M)
+    _check(M, rows, scale, table, "out", out)
     sig = types.void(out, M, rows, scale, table, types.intp, types.intp, types.boolean)
-
-    def codegen(context, builder, signature, args):
-        args = [context.cast(builder, a, t, st)
-                for a, t, st in zip(args, signature.args, sig.args)]
-        terms = _Terms(context, builder, sig, args, _GATHER_ARGS)
-        acc_out = _Array(context, builder, sig.args[0], args[0])
-        start_v, stop_v, accumulate_v = args[5], args[6], args[7]
-        item = context.get_abi_sizeof(terms.fty)
-        vec = _Vec(builder, terms.fty, LANES[sig.args[1].dtype], item)
-        step = vec.lanes * item
-
-        def emit_block(col0, n_vectors, tail_mask):
-            col_bytes = builder.mul(col0, ir.Constant(col0.type, item))
-            masks = [None] * (n_vectors - 1) + [tail_mask]
-            offsets = [builder.add(col_bytes, ir.Constant(col0.type, u * step))
-                       for u in range(n_vectors)]
-            init = [builder.select(accumulate_v, vec.load(acc_out.data, off, m), vec.zero)
-                    for off, m in zip(offsets, masks)]
-
-            def body(p, accs):
-                row = builder.add(terms.row_offset(p), col_bytes)
-                s = vec.splat(terms.scale_value(p))
-                return [builder.call(vec.fmuladd,
-                                     [s, vec.load(terms.M.data,
-                                                  builder.add(row, ir.Constant(row.type,
-                                                                               u * step)), m),
-                                      acc])
-                        for u, (acc, m) in enumerate(zip(accs, masks))]
-
-            accs = _loop(builder, start_v, stop_v, init, body)
-            for acc, off, m in zip(accs, offsets, masks):
-                vec.store(acc, acc_out.data, off, m)
-
-        _column_blocks(builder, acc_out.shape[0], vec, emit_block)
-        return context.get_dummy_value()
-
-    return sig, codegen
+    return sig, _codegen("gather", sig)
 
 
 @intrinsic
 def scatter_axpy(typingctx, M, rows, scale, table, start, stop, v):
     """``M[r_p, :] += s_p * v`` for ``p = start .. stop-1`` in order."""
-    _check_common(M, rows, scale, table)
-    _check_row("v", v, M)
+    _check(M, rows, scale, table, "v", v)
     sig = types.void(M, rows, scale, table, types.intp, types.intp, v)
+    return sig, _codegen("scatter", sig)
+
+
+@intrinsic
+def prefetch(typingctx, a, i):
+    """``llvm.prefetch`` of ``a[i]`` for reading, into all cache levels."""
+    if not (isinstance(a, types.Array) and a.ndim == 1 and isinstance(i, types.Integer)):
+        raise TypeError(f"prefetch takes a 1-d array and an integer, got {a}, {i}")
+    sig = types.void(a, types.intp)
 
     def codegen(context, builder, signature, args):
-        args = [context.cast(builder, a, t, st)
-                for a, t, st in zip(args, signature.args, sig.args)]
-        terms = _Terms(context, builder, sig, args, _SCATTER_ARGS)
-        row_v = _Array(context, builder, sig.args[6], args[6])
-        start_v, stop_v = args[4], args[5]
-        item = context.get_abi_sizeof(terms.fty)
-        vec = _Vec(builder, terms.fty, LANES[sig.args[0].dtype], item)
-        step = vec.lanes * item
-
-        def emit_block(col0, n_vectors, tail_mask):
-            col_bytes = builder.mul(col0, ir.Constant(col0.type, item))
-            masks = [None] * (n_vectors - 1) + [tail_mask]
-            vs = [vec.load(row_v.data, builder.add(col_bytes, ir.Constant(col0.type, u * step)),
-                           m) for u, m in enumerate(masks)]
-
-            def body(p, _):
-                row = builder.add(terms.row_offset(p), col_bytes)
-                s = vec.splat(terms.scale_value(p))
-                for u, (x, m) in enumerate(zip(vs, masks)):
-                    off = builder.add(row, ir.Constant(row.type, u * step))
-                    acc = vec.load(terms.M.data, off, m)
-                    vec.store(builder.call(vec.fmuladd, [s, x, acc]), terms.M.data, off, m)
-                return []
-
-            _loop(builder, start_v, stop_v, [], body)
-
-        _column_blocks(builder, row_v.shape[0], vec, emit_block)
+        data, _, stride = _array(context, builder, signature.args[0], args[0])
+        fn = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(ir.VoidType(), [_I8P, _I32, _I32, _I32]),
+            "llvm.prefetch.p0")
+        addr = builder.gep(data, [builder.mul(args[1], stride)])  # not inbounds: may be past
+        builder.call(fn, [addr, ir.Constant(_I32, 0), ir.Constant(_I32, 3), ir.Constant(_I32, 1)])
         return context.get_dummy_value()
 
     return sig, codegen

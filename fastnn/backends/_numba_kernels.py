@@ -6,16 +6,17 @@ writes into buffers it is given. The activation is an int code (``RELU``, ``SIGM
 the on-disk cache can hold it. Scalars that must stay in the working dtype (``one``, the log
 epsilon, ``n`` as a divisor, the learning rate) arrive as a tuple ``consts`` of that dtype,
 because a Python float literal would promote float32 arithmetic to float64 here (NumPy treats
-it as "weak" and does not).
+it as "weak" and does not). Small helpers are ``inline="always"``: compiled separately, each
+would cost its own LLVM module, and compile time is what this backend has to watch.
 
 Determinism. ``prange`` loops only split work whose outputs belong to one iteration (a sample's
-rows, a weight row, a chunk of pixel rows); every sum runs in a fixed order that does not
+rows, a chunk of W1's rows, a set of classes); every sum runs in a fixed order that does not
 depend on the number of threads. No fast-math flags.
 
 Zeros. Exact zeros of the input are skipped in the first layer (forward and ``dW1``): the
 fused step reads a per-sample list of non-zero pixels (CSR) built once per data set, and the
 contract kernels compress each row on the fly. Skipping ``0 * w`` is exact as long as ``w`` is
-finite, so the contract kernels check that first and fall back to the dense loop otherwise.
+finite, so the contract kernels check that first and keep the zeros otherwise.
 """
 
 from __future__ import annotations
@@ -23,77 +24,113 @@ from __future__ import annotations
 import numpy as np
 from numba import get_thread_id, njit, prange
 
-from ._llvm_simd import gather_axpy, scatter_axpy
+from ._llvm_simd import gather_axpy, prefetch, scatter_axpy
 
 RELU, SIGMOID, IDENTITY = 0, 1, 2
-#: Bytes of weight rows one ``dW1`` chunk may touch, so that they stay in L1 while the batch
-#: streams past (half of a 32 KiB L1 data cache).
-CHUNK_BYTES = 16384
+#: Bytes of W1 / dW1 rows one chunk may span: the L1 data cache of the machines we measured.
+CHUNK_BYTES = 32768
+#: Bytes per vector in ``_llvm_simd``; the fused step pads its own rows to a multiple of this.
+LANE_BYTES = 64
 
 
-def chunk_rows(n_hidden, itemsize, n_features):
-    """Pixel rows per ``dW1`` chunk: ``CHUNK_BYTES`` worth of weight rows, at least 4."""
-    return int(min(n_features, max(4, CHUNK_BYTES // max(1, n_hidden * itemsize))))
+def _prange_only():
+    """``parallel=`` options: only ``prange`` loops run in parallel. Numba's other rewrites
+    (array expressions and slice assignments into parfors, fusion) only add compile time here."""
+    return dict(comprehension=False, reduction=False, inplace_binop=False, setitem=False,
+                numpy=False, stencil=False, fusion=False, prange=True)
 
 
-# --- data set preparation ---------------------------------------------------------------------
+def chunk_rows(row_bytes, n_features):
+    """Pixel rows per chunk of W1 / dW1: at most ``CHUNK_BYTES`` of rows (while at least 4 rows)
+    and an even number of chunks, so that two cores get the same share."""
+    n_chunks = 2
+    while n_chunks * CHUNK_BYTES < n_features * row_bytes and n_chunks < n_features // 4:
+        n_chunks += 2
+    return max(1, -(-n_features // n_chunks))
 
-@njit(parallel=True, cache=True)
+
+# --- data set preparation (once per data set; serial, so it compiles fast) ------------------------
+
+@njit(cache=True)
 def count_nonzero_rows(x_u8, counts):
-    """``counts[i] = number of non-zero pixels of sample i``."""
-    for i in prange(x_u8.shape[0]):
+    """``counts[i]`` = number of non-zero pixels of sample i."""
+    for i in range(x_u8.shape[0]):
         c = 0
         for k in range(x_u8.shape[1]):
             c += x_u8[i, k] != 0
         counts[i] = c
 
 
-@njit(parallel=True, cache=True)
+@njit(cache=True)
 def fill_csr(x_u8, offsets, pixels, values):
     """Write each sample's non-zero pixel indices (ascending) and values at ``offsets[i]``."""
-    for i in prange(x_u8.shape[0]):
+    for i in range(x_u8.shape[0]):
         p = offsets[i]
         for k in range(x_u8.shape[1]):
-            v = x_u8[i, k]
-            if v != 0:
+            if x_u8[i, k] != 0:
                 pixels[p] = k
-                values[p] = v
+                values[p] = x_u8[i, k]
                 p += 1
 
 
-# --- row helpers shared by the kernels and the fused step --------------------------------------
+@njit(cache=True)
+def chunk_starts(offsets, pixels, chunk, starts):
+    """``starts[s, c]`` = position, within sample s's list, of its first pixel ``>= c * chunk``."""
+    for s in range(starts.shape[0]):
+        c = 0
+        for p in range(offsets[s], offsets[s + 1]):
+            while c * chunk <= pixels[p]:
+                starts[s, c] = p - offsets[s]
+                c += 1
+        while c < starts.shape[1]:
+            starts[s, c] = offsets[s + 1] - offsets[s]
+            c += 1
+
 
 @njit(cache=True)
+def probe(X, out):
+    """Run when the backend is constructed: ``out = ones @ X`` through the intrinsic."""
+    gather_axpy(out, X, None, np.ones(X.shape[0]), None, 0, X.shape[0], False)
+
+
+# --- row helpers ----------------------------------------------------------------------------------
+
+@njit(cache=True, inline="always")
 def _bias_act(Z_row, b, act, A_row, one):
-    """``Z_row += b`` then ``A_row[:] = act(Z_row)`` (A_row may be Z_row)."""
-    for j in range(Z_row.shape[0]):
-        z = Z_row[j] + b[j]
-        Z_row[j] = z
-        if act == RELU:
-            A_row[j] = z if (z > 0 or z != z) else 0  # np.maximum(0, z): +0 for -0, NaN kept
-        elif act == SIGMOID:
-            A_row[j] = one / (one + np.exp(-z))
-        else:
-            A_row[j] = z
+    """``Z_row[:h] += b`` then ``A_row[:h] = act(Z_row[:h])`` (A_row may be Z_row)."""
+    h = b.shape[0]
+    for j in range(h):
+        Z_row[j] = Z_row[j] + b[j]
+    if act == RELU:
+        for j in range(h):  # np.maximum(0, z): NaN passes, -0 becomes 0
+            z = Z_row[j]
+            A_row[j] = 0 if z <= 0 else z
+    elif act == SIGMOID:
+        for j in range(h):
+            A_row[j] = one / (one + np.exp(-Z_row[j]))
+    else:
+        for j in range(h):
+            A_row[j] = Z_row[j]
 
 
-@njit(cache=True)
-def _act_grad(dZ_row, Z_row, A_row, act, one):
-    """``dZ_row *= act'(Z)``: relu counts ``z == 0`` as active; sigmoid uses ``(1 - a) * a``."""
-    for j in range(dZ_row.shape[0]):
-        if act == RELU:
+@njit(cache=True, inline="always")
+def _act_grad(dZ_row, Z_row, A_row, act, one, h):
+    """``dZ_row[:h] *= act'``: relu counts ``z == 0`` as active; sigmoid is ``(1 - a) * a``."""
+    if act == RELU:
+        for j in range(h):
             dZ_row[j] = dZ_row[j] * (one if Z_row[j] >= 0 else 0)
-        else:
+    else:
+        for j in range(h):
             a = A_row[j]
             dZ_row[j] = dZ_row[j] * ((one - a) * a)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _argmax(z):
     """First index of the maximum, or of the first NaN (as ``np.argmax``)."""
-    best = 0
     if np.isnan(z[0]):
         return 0
+    best = 0
     for k in range(1, z.shape[0]):
         if z[k] > z[best]:
             best = k
@@ -102,19 +139,17 @@ def _argmax(z):
     return best
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _softmax_ce_row(z, label, consts, d_row):
     """``d_row = (softmax(z) - onehot) / n``; returns ``log(p_label + eps)`` and the hit flag."""
     one, eps, n_f = consts[0], consts[1], consts[2]
     m = z[0]
     for k in range(1, z.shape[0]):
-        if z[k] > m:
-            m = z[k]
+        m = z[k] if z[k] > m else m
     s = one - one
     for k in range(z.shape[0]):
-        e = np.exp(z[k] - m)
-        d_row[k] = e
-        s += e
+        d_row[k] = np.exp(z[k] - m)
+        s += d_row[k]
     for k in range(z.shape[0]):
         d_row[k] = d_row[k] / s
     term = np.log(d_row[label] + eps)
@@ -124,21 +159,20 @@ def _softmax_ce_row(z, label, consts, d_row):
     return term, _argmax(z) == label
 
 
-@njit(cache=True)
-def _compress(x_row, k0, k1, rows, vals):
-    """Branch-free: indices and values of the non-zeros of ``x_row[k0:k1]``; returns the count."""
+@njit(cache=True, inline="always")
+def _compress(x_row, k0, k1, rows, vals, keep_zeros):
+    """Branch-free: indices and values of the non-zeros of ``x_row[k0:k1]`` (of all of them if
+    ``keep_zeros``) into ``rows``/``vals``; returns the count."""
     c = 0
     for k in range(k0, k1):
-        x = x_row[k]
         rows[c] = k
-        vals[c] = x
-        c += x != 0
+        vals[c] = x_row[k]
+        c += (x_row[k] != 0) | keep_zeros
     return c
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _all_finite(a):
-    """True if no element of the 2-d array ``a`` is inf or NaN."""
     for i in range(a.shape[0]):
         for j in range(a.shape[1]):
             if not np.isfinite(a[i, j]):
@@ -146,7 +180,15 @@ def _all_finite(a):
     return True
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
+def _check_index(idx, size, what):
+    """Raise IndexError unless ``-size <= idx[i] < size`` (negative ones count from the end)."""
+    for i in range(idx.shape[0]):
+        if idx[i] < -size or idx[i] >= size:
+            raise IndexError(what)
+
+
+@njit(cache=True, inline="always")
 def _sgd(p, g, lr):
     """``p -= lr * g`` with the reference's two roundings (no contraction without fastmath)."""
     pf, gf = p.reshape(-1), g.reshape(-1)
@@ -154,36 +196,74 @@ def _sgd(p, g, lr):
         pf[j] = pf[j] - lr * gf[j]
 
 
-# --- contract kernels ---------------------------------------------------------------------------
+@njit(cache=True, inline="always")
+def _grad_task(q, n_tasks):
+    """Work item ``q`` of the gradient ``prange``: -1 and -2 are the two halves of the small
+    layer-2 gradients (first and last item), others are chunks of W1's rows, even chunks first.
+    A static schedule gives two threads contiguous halves, so each gets one small half and
+    alternate chunks (MNIST's ink sits in the middle rows; plain halves would split unevenly)."""
+    if q == 0:
+        return -1
+    if q == n_tasks - 1:
+        return -2
+    r, half = q - 1, (n_tasks - 1) // 2  # half = ceil(n_chunks / 2) even chunks
+    return 2 * r if r < half else 2 * (r - half) + 1
 
-@njit(parallel=True, cache=True)
+
+@njit(cache=True, inline="always")
+def _layer2_grads(part, A1, dZ2, dZ1, dW2T, dW2, db2, db1):
+    """Half ``part`` (-1 or -2) of ``dW2 = A1.T @ dZ2`` plus ``db2`` (-1) or ``db1`` (-2).
+
+    ``dW2T[c] = sum_i dZ2[i, c] * A1[i, :]`` keeps a whole row of accumulators per class; ten
+    per hidden unit would wait on each other's latency. Samples are added in order.
+    """
+    n, h, n_classes = A1.shape[0], dW2.shape[0], dZ2.shape[1]
+    half = n_classes // 2
+    lo, hi = (0, half) if part == -1 else (half, n_classes)
+    for c in range(lo, hi):
+        gather_axpy(dW2T[c], A1, None, dZ2[:, c], None, 0, n, False)
+        for j in range(h):
+            dW2[j, c] = dW2T[c, j]
+    M, out = (dZ2, db2) if part == -1 else (dZ1, db1)
+    for j in range(out.shape[0]):
+        out[j] = 0
+    for i in range(n):
+        for j in range(out.shape[0]):
+            out[j] += M[i, j]
+
+
+# --- contract kernels -----------------------------------------------------------------------------
+
+@njit(parallel=_prange_only(), cache=True)
 def gather_scaled(x_u8, idx, table, out):
     """``out[i] = table[x_u8[idx[i]]]`` (the table is ``v / 255`` in out's dtype)."""
+    N = x_u8.shape[0]
+    _check_index(idx, N, "idx out of range")
     for i in prange(idx.shape[0]):
-        s = idx[i]
+        s = idx[i] + N if idx[i] < 0 else idx[i]
         for k in range(x_u8.shape[1]):
             out[i, k] = table[x_u8[s, k]]
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=_prange_only(), cache=True)
 def dense_forward(X, W, b, act, Z, A, rows_buf, vals_buf, one):
     """``Z = X @ W + b; A = act(Z)``, skipping zeros of X when W is finite."""
     n, d = X.shape
-    skip = _all_finite(W)
+    keep_zeros = not _all_finite(W)
     for i in prange(n):
-        if skip:
-            t = get_thread_id()
-            c = _compress(X[i], 0, d, rows_buf[t], vals_buf[t])
-            gather_axpy(Z[i], W, rows_buf[t], vals_buf[t], None, 0, c, False)
-        else:
-            gather_axpy(Z[i], W, None, X[i], None, 0, d, False)
+        t = get_thread_id()
+        c = _compress(X[i], 0, d, rows_buf[t], vals_buf[t], keep_zeros)
+        gather_axpy(Z[i], W, rows_buf[t], vals_buf[t], None, 0, c, False)
         _bias_act(Z[i], b, act, A[i], one)
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=_prange_only(), cache=True)
 def softmax_cross_entropy(logits, labels, dlogits, consts, terms):
     """Rows of ``dlogits`` in parallel; returns ``sum_i log(p_i + eps)`` summed in float64."""
     n = logits.shape[0]
+    for i in range(n):
+        if labels[i] < 0 or labels[i] >= logits.shape[1]:
+            raise IndexError("label out of range")
     for i in prange(n):
         terms[i] = _softmax_ce_row(logits[i], labels[i], consts, dlogits[i])[0]
     total = 0.0
@@ -192,64 +272,137 @@ def softmax_cross_entropy(logits, labels, dlogits, consts, terms):
     return total
 
 
-@njit(parallel=True, cache=True)
-def two_layer_backward(X, Z1, A1, W2, dZ2, act, dZ1, dW1, db1, dW2, db2, W2T, rows_buf,
+@njit(parallel=_prange_only(), cache=True)
+def two_layer_backward(X, Z1, A1, W2, dZ2, act, dZ1, dW1, db1, dW2, db2, W2T, dW2T, rows_buf,
                        vals_buf, chunk, one):
     """The reference's backward pass; ``dW1 = X.T @ dZ1`` skips zeros of X if dZ1 is finite."""
-    n, d = X.shape
-    W2T[:, :] = W2.T
-    _small_grads(A1, dZ2, dZ1, dW2, db2, db1, False)
+    (n, d), h = X.shape, W2.shape[0]
+    for j in range(h):
+        for c in range(W2.shape[1]):
+            W2T[c, j] = W2[j, c]
     for i in prange(n):
         gather_axpy(dZ1[i], W2T, None, dZ2[i], None, 0, W2T.shape[0], False)
-        _act_grad(dZ1[i], Z1[i], A1[i], act, one)
-    _row_sums(dZ1, db1)
-    skip = _all_finite(dZ1)
-    for ch in prange((d + chunk - 1) // chunk):
-        k0, k1 = ch * chunk, min(d, ch * chunk + chunk)
-        dW1[k0:k1] = 0
-        for i in range(n):
-            if skip:  # rows/vals_buf[k0:k1] belong to this chunk alone
-                c = _compress(X[i], k0, k1, rows_buf[k0:k1], vals_buf[k0:k1])
-                scatter_axpy(dW1, rows_buf[k0:k1], vals_buf[k0:k1], None, 0, c, dZ1[i])
-            else:
-                scatter_axpy(dW1[k0:k1], None, X[i, k0:k1], None, 0, k1 - k0, dZ1[i])
+        _act_grad(dZ1[i], Z1[i], A1[i], act, one, h)
+    keep_zeros = not _all_finite(dZ1)
+    n_tasks = (d + chunk - 1) // chunk + 2
+    for q in prange(n_tasks):
+        ch = _grad_task(q, n_tasks)
+        if ch < 0:
+            _layer2_grads(ch, A1, dZ2, dZ1, dW2T, dW2, db2, db1)
+        else:
+            k0, k1 = ch * chunk, min(d, ch * chunk + chunk)
+            dW1[k0:k1] = 0
+            rows, vals = rows_buf[k0:k1], vals_buf[k0:k1]  # this chunk's own scratch
+            for i in range(n):
+                c = _compress(X[i], k0, k1, rows, vals, keep_zeros)
+                scatter_axpy(dW1, rows, vals, None, 0, c, dZ1[i])
 
 
-@njit(parallel=True, cache=True)
-def _small_grads(A1, dZ2, dZ1, dW2, db2, db1, with_db1):
-    """``dW2 = A1.T @ dZ2`` (rows in parallel), ``db2 = sum(dZ2)``, optionally ``db1``."""
-    n = A1.shape[0]
-    for j in prange(A1.shape[1]):
-        gather_axpy(dW2[j], dZ2, None, A1[:, j], None, 0, n, False)
-    _row_sums(dZ2, db2)
-    if with_db1:
-        _row_sums(dZ1, db1)
-
-
-@njit(cache=True)
-def _row_sums(M, out):
-    """``out = M.sum(axis=0)``, adding rows in order."""
-    out[:] = 0
-    for i in range(M.shape[0]):
-        for j in range(M.shape[1]):
-            out[j] += M[i, j]
-
-
-@njit(parallel=True, cache=True)
+@njit(parallel=_prange_only(), cache=True)
 def predict_labels(X, W1, b1, W2, b2, act, out, rows_buf, vals_buf, hidden_buf, logits_buf,
                    one):
     """``out[i] = argmax(act(X[i] @ W1 + b1) @ W2 + b2)``; zeros of X skipped if W1 is finite."""
     n, d = X.shape
-    skip = _all_finite(W1)
+    keep_zeros = not _all_finite(W1)
     for i in prange(n):
         t = get_thread_id()
         z1, z2 = hidden_buf[t], logits_buf[t]
-        if skip:
-            c = _compress(X[i], 0, d, rows_buf[t], vals_buf[t])
-            gather_axpy(z1, W1, rows_buf[t], vals_buf[t], None, 0, c, False)
-        else:
-            gather_axpy(z1, W1, None, X[i], None, 0, d, False)
+        c = _compress(X[i], 0, d, rows_buf[t], vals_buf[t], keep_zeros)
+        gather_axpy(z1, W1, rows_buf[t], vals_buf[t], None, 0, c, False)
         _bias_act(z1, b1, act, z1, one)
         gather_axpy(z2, W2, None, z1, None, 0, z1.shape[0], False)
         _bias_act(z2, b2, IDENTITY, z2, one)
         out[i] = _argmax(z2)
+
+
+# --- the fused SGD train step ---------------------------------------------------------------------
+
+@njit(parallel=_prange_only(), cache=True)
+def fused_sgd_step(data, params, work, idx, consts, act, chunk):
+    """One SGD iteration on the mini-batch ``idx``; returns ``(sum of log terms, n_correct)``.
+
+    data = (offsets, pixels, values, table, y, starts): the data set as lists of non-zero pixels
+    and where each chunk of pixels starts in them (``chunk_starts``); params = (W1, b1, W2, b2),
+    updated in place; work = the step's buffers, the ``*p`` ones with rows zero-padded to whole
+    vectors and aligned to cache lines; consts = (one, eps, n, lr) in the working dtype.
+    """
+    offsets, pixels, values, table, y, starts = data
+    W1, b1, W2, b2 = params
+    W1p, Z1p, A1p, Z2, dZ2, dZ1p, W2Tp, dW2T, bounds, terms, hits, dW1p, db1, dW2, db2 = work
+    N, n, lr = offsets.shape[0] - 1, idx.shape[0], consts[3]
+    d, h = W1.shape
+    _check_index(idx, N, "idx out of range")
+    for k in range(d):  # aligned, padded rows: no split or masked loads in the gather below
+        for j in range(h):
+            W1p[k, j] = W1[k, j]
+    for j in range(h):
+        for c in range(W2.shape[1]):
+            W2Tp[c, j] = W2[j, c]
+    # 1. per sample: forward, loss, dZ2, dZ1; and where its pixel chunks start (for step 2)
+    for i in prange(n):
+        _prefetch_sample(data, idx, i + 2, i + 4)
+        s = idx[i] + N if idx[i] < 0 else idx[i]
+        gather_axpy(Z1p[i], W1p, pixels, values, table, offsets[s], offsets[s + 1], False)
+        _bias_act(Z1p[i], b1, act, A1p[i], consts[0])
+        gather_axpy(Z2[i], W2, None, A1p[i], None, 0, h, False)
+        _bias_act(Z2[i], b2, IDENTITY, Z2[i], consts[0])
+        terms[i], hits[i] = _softmax_ce_row(Z2[i], y[s], consts, dZ2[i])
+        gather_axpy(dZ1p[i], W2Tp, None, dZ2[i], None, 0, W2Tp.shape[0], False)
+        _act_grad(dZ1p[i], Z1p[i], A1p[i], act, consts[0], h)
+        for c in range(bounds.shape[0]):
+            bounds[c, i] = offsets[s] + starts[s, c]
+    # 2. dW1 = X.T @ dZ1 by chunks of W1's rows (then W1 -= lr * dW1), and layer 2's grads
+    n_tasks = bounds.shape[0] + 1
+    for q in prange(n_tasks):
+        ch = _grad_task(q, n_tasks)
+        if ch < 0:
+            _layer2_grads(ch, A1p, dZ2, dZ1p[:, :h], dW2T, dW2, db2, db1)
+        else:
+            _dW1_chunk(ch, chunk, pixels, values, table, bounds, dZ1p, lr, dW1p, W1)
+    _sgd(b1, db1, lr)
+    _sgd(W2, dW2, lr)
+    _sgd(b2, db2, lr)
+    total, n_correct = 0.0, 0
+    for i in range(n):
+        total += terms[i]
+        n_correct += hits[i]
+    return total, n_correct
+
+
+@njit(cache=True, inline="always")
+def _prefetch_sample(data, idx, i_lists, i_offsets):
+    """Prefetch the pixel lists of batch entry ``i_lists`` and the offsets, label and chunk
+    starts of ``i_offsets``: a new batch's samples are scattered over the data set, and without
+    this each sample waited for two dependent trips to memory (30 % of a step)."""
+    offsets, pixels, values, table, y, starts = data
+    N, n = offsets.shape[0] - 1, idx.shape[0]
+    if i_offsets < n:
+        s = idx[i_offsets] % N
+        prefetch(offsets, s)
+        prefetch(y, s)
+        prefetch(starts[s], 0)
+    if i_lists < n:
+        s = idx[i_lists] % N
+        for p in range(offsets[s], offsets[s + 1], 32):
+            prefetch(pixels, p)
+        for p in range(offsets[s], offsets[s + 1], 64):
+            prefetch(values, p)
+
+
+@njit(cache=True, inline="always")
+def _dW1_chunk(ch, chunk, pixels, values, table, bounds, dZ1p, lr, dW1p, W1):
+    """Rows ``ch * chunk ...`` of ``dW1 = X.T @ dZ1`` (samples added in order), then of
+    ``W1 -= lr * dW1``. The chunk's rows of dW1p stay in L1 while the batch streams past; dW1p
+    and dZ1p are padded to whole vectors so the scatter needs no masked stores (a masked store
+    cannot forward to the next load of its row, which made this twice as slow)."""
+    d, h = W1.shape
+    k0, k1 = ch * chunk, min(d, ch * chunk + chunk)
+    for k in range(k0, k1):
+        for j in range(dW1p.shape[1]):
+            dW1p[k, j] = 0
+    for i in range(dZ1p.shape[0]):
+        if bounds[ch + 1, i] > bounds[ch, i]:
+            scatter_axpy(dW1p, pixels, values, table, bounds[ch, i], bounds[ch + 1, i], dZ1p[i])
+    for k in range(k0, k1):
+        for j in range(h):
+            W1[k, j] = W1[k, j] - lr * dW1p[k, j]

@@ -1,0 +1,257 @@
+"""The Numba backend: the kernel contract as compiled loops, plus a fused SGD train step.
+
+The registry imports this module the first time the ``"numba"`` backend is asked for, so
+``import fastnn`` never imports numba. Constructing :class:`NumbaBackend` runs a tiny compile
+probe; any failure there makes the registry report the backend as unavailable, with the reason.
+
+The compiled code lives in ``_numba_kernels`` (the loops) and ``_llvm_simd`` (two intrinsics
+that keep a row of accumulators in vector registers). Everything here is bookkeeping: choosing
+buffers, tables and dtype-correct constants, and the per-data-set list of non-zero pixels.
+"""
+
+from __future__ import annotations
+
+import os
+import weakref
+
+
+def _choose_cache_dir():
+    """Point Numba's on-disk cache at a user directory when the package dir is read-only."""
+    if os.environ.get("NUMBA_CACHE_DIR"):
+        return None
+    here = os.path.dirname(os.path.abspath(__file__))
+    pycache = os.path.join(here, "__pycache__")
+    if os.access(pycache if os.path.isdir(pycache) else here, os.W_OK):
+        return None
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    path = os.path.join(base, "fastnn", "numba")
+    os.environ["NUMBA_CACHE_DIR"] = path
+    return path
+
+
+_CACHE_DIR = _choose_cache_dir()
+
+import numba  # noqa: E402  (after the cache directory is chosen)
+import numpy as np  # noqa: E402
+
+if _CACHE_DIR is not None:  # numba may have been imported (and configured) before us
+    numba.config.CACHE_DIR = _CACHE_DIR
+
+from . import _numba_kernels as K  # noqa: E402
+from .interface import LOG_EPSILON, PARAM_NAMES, Backend, pixel_table  # noqa: E402
+
+__all__ = ["NumbaBackend", "FusedSGDStep", "runtime_info"]
+
+_ACT_CODES = {"relu": K.RELU, "sigmoid": K.SIGMOID, "identity": K.IDENTITY}
+
+
+def runtime_info() -> dict:
+    """Numba's version, thread counts, threading layer and cache directory (for ``fastnn info``)."""
+    threads = int(numba.get_num_threads())  # also starts the thread pool if need be
+    try:
+        layer = numba.threading_layer()
+    except ValueError:  # pragma: no cover - the pool was not started
+        layer = f"not initialised (configured: {numba.config.THREADING_LAYER})"
+    return {
+        "numba": numba.__version__,
+        "max_threads": int(numba.config.NUMBA_NUM_THREADS),
+        "threads": threads,
+        "threading_layer": layer,
+        "cache_dir": numba.config.CACHE_DIR or "next to the package (__pycache__)",
+    }
+
+
+def _act_code(activation):
+    try:
+        return _ACT_CODES[activation]
+    except KeyError:
+        raise ValueError(f"activation={activation!r} is not one of "
+                         f"{', '.join(map(repr, _ACT_CODES))}") from None
+
+
+def _consts(dtype, n, lr=0.0):
+    """``(one, eps, n, lr)`` as scalars of ``dtype`` (see ``_numba_kernels``)."""
+    t = np.dtype(dtype).type
+    return (t(1.0), t(LOG_EPSILON), t(n), t(lr))
+
+
+def _loss(total, dtype, n):
+    """The reference's ``-np.sum(log terms) / n`` in ``dtype``, from the float64 sum."""
+    t = np.dtype(dtype).type
+    return float(-t(total) / t(n))
+
+
+class NumbaBackend(Backend):
+    """The contract's kernels as ``@njit`` loops over both cores; see the module docstring."""
+
+    name = "numba"
+
+    def __init__(self):
+        self._buffers = {}
+        self._csr = {}
+        out = np.zeros(2)
+        K.probe(np.ones((3, 2)), out)  # compiles (or loads) one small parallel kernel
+        if out[0] != 3.0:
+            raise RuntimeError(f"numba compile probe returned {out[0]!r}, expected 3.0")
+
+    @staticmethod
+    def threads() -> dict:
+        """Same as :func:`runtime_info`."""
+        return runtime_info()
+
+    # -- buffers owned by the backend, reused between calls (never returned to callers) --
+
+    def _buf(self, name, shape, dtype):
+        key = (name, shape, np.dtype(dtype).str)
+        buf = self._buffers.get(key)
+        if buf is None:
+            buf = self._buffers[key] = np.empty(shape, dtype)
+        return buf
+
+    def _per_thread(self, name, width, dtype):
+        return self._buf(name, (int(numba.config.NUMBA_NUM_THREADS), width), dtype)
+
+    def _table(self, dtype):
+        table = self._buf("table", (256,), dtype)
+        table[:] = pixel_table(dtype)
+        return table
+
+    # -- the contract --
+
+    def gather_scaled(self, x_u8, idx, out):
+        K.gather_scaled(x_u8, idx, self._table(out.dtype), out)
+        return out
+
+    def dense_forward(self, X, W, b, activation, Z, A):
+        d, dt = X.shape[1], X.dtype
+        K.dense_forward(X, W, b, _act_code(activation), Z, A,
+                        self._per_thread("rows", d, np.int32), self._per_thread("vals", d, dt),
+                        dt.type(1))
+        return A
+
+    def softmax_cross_entropy(self, logits, labels, dlogits):
+        n, dt = logits.shape[0], logits.dtype
+        total = K.softmax_cross_entropy(logits, labels, dlogits, _consts(dt, n),
+                                        self._buf("terms", (n,), np.float64))
+        return _loss(total, dt, n)
+
+    def two_layer_backward(self, X, Z1, A1, W2, dZ2, activation, dZ1, dW1, db1, dW2, db2):
+        d, (h, c), dt = X.shape[1], W2.shape, X.dtype
+        K.two_layer_backward(X, Z1, A1, W2, dZ2, _act_code(activation), dZ1, dW1, db1, dW2, db2,
+                             self._buf("W2T", (c, h), dt), self._buf("dW2T", (c, h), dt),
+                             self._buf("rows1", (d,), np.int32), self._buf("vals1", (d,), dt),
+                             K.chunk_rows(h * dt.itemsize, d), dt.type(1))
+
+    def predict_labels(self, X, W1, b1, W2, b2, activation, out):
+        (d, h), c, dt = W1.shape, W2.shape[1], X.dtype
+        K.predict_labels(X, W1, b1, W2, b2, _act_code(activation), out,
+                         self._per_thread("rows", d, np.int32), self._per_thread("vals", d, dt),
+                         self._per_thread("hidden", h, dt), self._per_thread("logits", c, dt),
+                         dt.type(1))
+        return out
+
+    def make_train_step(self, x_u8, y, params, activation, optimizer, batch_size):
+        """A :class:`FusedSGDStep` for plain SGD, else the composed reference step.
+
+        Parameters
+        ----------
+        x_u8 : ndarray of shape (n_samples, n_features), uint8
+            The data set; a list of its non-zero pixels is built once and cached.
+        y : ndarray of shape (n_samples,), int64
+        params : dict of ndarray
+            ``W1`` (n_features, h), ``b1`` (h,), ``W2`` (h, c), ``b2`` (c,); updated in place.
+        activation : {"relu", "sigmoid"}
+        optimizer : object with ``name`` and ``lr``; fused when ``name == "sgd"``.
+        batch_size : int
+        """
+        if getattr(optimizer, "name", None) == "sgd":
+            return FusedSGDStep(self, x_u8, y, params, activation, optimizer, batch_size)
+        return super().make_train_step(x_u8, y, params, activation, optimizer, batch_size)
+
+    def _nonzero_pixels(self, x_u8, chunk):
+        """Each sample's non-zero pixels as CSR ``(offsets, pixels, values)``, plus ``starts``
+        (where each chunk of ``chunk`` pixel rows begins in a sample's list); cached by identity.
+        """
+        self._csr = {k: v for k, v in self._csr.items() if v[0]() is not None}
+        entry = self._csr.get(id(x_u8))
+        if entry is None or entry[0]() is not x_u8:
+            n, d = x_u8.shape
+            counts = np.empty(n, np.int64)
+            K.count_nonzero_rows(x_u8, counts)
+            offsets = np.zeros(n + 1, np.int64)
+            np.cumsum(counts, out=offsets[1:])
+            small = d < np.iinfo(np.int16).max
+            pixels = np.empty(offsets[-1], np.int16 if small else np.int32)
+            values = np.empty(offsets[-1], np.uint8)
+            K.fill_csr(x_u8, offsets, pixels, values)
+            entry = self._csr[id(x_u8)] = (weakref.ref(x_u8), (offsets, pixels, values), {})
+        csr, by_chunk = entry[1], entry[2]
+        if chunk not in by_chunk:
+            offsets, pixels, _ = csr
+            n, d = x_u8.shape
+            starts = np.empty((n, -(-d // chunk) + 1), pixels.dtype)
+            K.chunk_starts(offsets, pixels, chunk, starts)
+            by_chunk[chunk] = starts
+        return csr + (by_chunk[chunk],)
+
+
+def _aligned_zeros(shape, dtype, align=64):
+    """Zeros whose first element sits on an ``align``-byte boundary (a cache line)."""
+    dtype = np.dtype(dtype)
+    size = int(np.prod(shape))
+    raw = np.zeros(size + align // dtype.itemsize, dtype)
+    start = (-raw.ctypes.data % align) // dtype.itemsize
+    return raw[start:start + size].reshape(shape)
+
+
+class FusedSGDStep:
+    """``step(idx) -> (loss, n_correct)``: gather, forward, loss, backward and ``p -= lr * g`` in
+    one compiled call, reading only the non-zero pixels of each sample.
+
+    ``idx`` : int64 array of length ``batch_size`` with row numbers of ``x_u8``. The caller's
+    ``params`` arrays are updated in place; ``x_u8``, ``y`` and ``idx`` are only read.
+    """
+
+    def __init__(self, backend, x_u8, y, params, activation, optimizer, batch_size):
+        W1 = params["W1"]
+        dt = W1.dtype
+        (d, h), c = W1.shape, params["W2"].shape[1]
+        for name in PARAM_NAMES:
+            p = params[name]
+            if p.dtype != dt or p.dtype.kind != "f" or not p.flags.c_contiguous:
+                raise ValueError(f"params[{name!r}] must be C-contiguous {dt}, got "
+                                 f"{p.dtype} with flags {p.flags}")
+        if x_u8.dtype != np.uint8 or x_u8.ndim != 2 or x_u8.shape[1] != d:
+            raise ValueError(f"x_u8 must be uint8 of shape (n, {d}), got {x_u8.dtype} "
+                             f"{x_u8.shape}")
+        y = np.array(y, dtype=np.int64)  # a private, writable copy: one compiled type
+        if y.shape != (x_u8.shape[0],) or (y.size and (y.min() < 0 or y.max() >= c)):
+            raise ValueError(f"y must hold {x_u8.shape[0]} labels in 0..{c - 1}")
+        self.params, self.optimizer, self.batch_size = params, optimizer, int(batch_size)
+        self.act = _act_code(activation)
+        lanes = K.LANE_BYTES // dt.itemsize
+        hp = -(-h // lanes) * lanes  # rows padded with zeros to whole vectors
+        self.chunk = K.chunk_rows(hp * dt.itemsize, d)
+        offsets, pixels, values, starts = backend._nonzero_pixels(x_u8, self.chunk)
+        self.data = (offsets, pixels, values, backend._table(dt).copy(), y, starts)
+        n, z, e = self.batch_size, _aligned_zeros, np.empty
+        # W1p Z1p A1p Z2 dZ2 dZ1p W2Tp dW2T bounds terms hits dW1p db1 dW2 db2
+        self.work = (z((d, hp), dt), z((n, hp), dt), z((n, hp), dt), e((n, c), dt),
+                     e((n, c), dt), z((n, hp), dt), z((c, hp), dt), z((c, hp), dt),
+                     e((starts.shape[1], n), np.int64), e(n, np.float64), e(n, np.int64),
+                     z((d, hp), dt), e(h, dt), e((h, c), dt), e(c, dt))
+        self.idx = np.empty(self.batch_size, np.int64)
+        self.dtype = dt
+
+    def __call__(self, idx):
+        idx = np.asarray(idx)
+        if idx.shape != (self.batch_size,) or idx.dtype.kind not in "iu":
+            raise ValueError(f"idx must be {self.batch_size} integers, got {idx.dtype} "
+                             f"of shape {idx.shape}")
+        self.idx[:] = idx  # our own int64 buffer: any idx dtype or flags, one compiled type
+        p = self.params
+        params = (p["W1"], p["b1"], p["W2"], p["b2"])
+        consts = _consts(self.dtype, self.batch_size, self.optimizer.lr)
+        total, n_correct = K.fused_sgd_step(self.data, params, self.work, self.idx, consts,
+                                            self.act, self.chunk)
+        return _loss(total, self.dtype, self.batch_size), int(n_correct)

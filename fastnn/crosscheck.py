@@ -1,0 +1,365 @@
+"""Cross-check one backend against another, kernel by kernel, from one comparison table.
+
+Every entry of :data:`COMPARISONS` names a kernel (or the train step), an awkward case and a
+function that builds its inputs; :func:`run_crosscheck` runs each entry in both working dtypes
+on the reference and the candidate backend, with fresh output buffers filled with NaN (so an
+element a kernel forgets to write shows up), and compares every output with the issue's rule
+
+    ``max|candidate - reference| <= rtol * max|reference|``
+
+with ``rtol`` from :data:`RTOL` (integer outputs, such as labels, must be equal). Inputs are also
+checked to be unchanged by the candidate. ``fastnn check`` prints :meth:`CheckReport.format_table`.
+
+>>> report = run_crosscheck()          # doctest: +SKIP
+>>> report.ok                          # doctest: +SKIP
+True
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections import namedtuple
+from pathlib import Path
+
+import numpy as np
+
+from . import backends
+from .backends.interface import pixel_table
+
+__all__ = ["COMPARISONS", "RTOL", "Comparison", "CheckReport", "Row", "compare",
+           "run_crosscheck"]
+
+#: Relative tolerance per working dtype.
+RTOL = {"float64": 1e-12, "float32": 1e-5}
+
+Comparison = namedtuple("Comparison", "kernel case make")
+Comparison.__doc__ = """One row of the table: ``make(rng, dtype) -> dict`` of named inputs."""
+Row = namedtuple("Row", "kernel case dtype output max_abs_diff max_abs_ref rel tol ok")
+
+_MNIST = Path(__file__).resolve().parent / "data" / "mnist.npz"
+_images_cache = {}
+
+
+# --- inputs -------------------------------------------------------------------------------------
+
+def _images(rng, n=2000):
+    """``(x_u8 (n, 784), y (n,))``: the first MNIST test images if bundled, else look-alikes."""
+    if "mnist" not in _images_cache:
+        try:
+            with np.load(_MNIST) as f:
+                x, y = f["x_test"][:n].reshape(n, -1), f["y_test"][:n].astype(np.int64)
+        except (OSError, KeyError, ValueError):  # keep the check usable without the data file
+            x = _sparse_u8(np.random.default_rng(0), n, 784)
+            y = np.random.default_rng(1).integers(0, 10, n)
+        x, y = np.ascontiguousarray(x), np.ascontiguousarray(y)
+        x.flags.writeable = y.flags.writeable = False
+        _images_cache["mnist"] = (x, y)
+    return _images_cache["mnist"]
+
+
+def _sparse_u8(rng, n, d, zero_fraction=0.8):
+    """uint8 pixels, ``zero_fraction`` of them exactly 0 like MNIST's background."""
+    x = rng.integers(1, 256, (n, d)).astype(np.uint8)
+    x[rng.random((n, d)) < zero_fraction] = 0
+    return x
+
+
+def _X(rng, dt, n, kind):
+    """Inputs of the first layer: ``"u8"`` scaled pixels (mostly zeros) or ``"normal"``."""
+    if kind == "u8":
+        x, _ = _images(rng)
+        return pixel_table(dt)[x[rng.integers(0, len(x), n)]]
+    return rng.standard_normal((n, 784)).astype(dt)
+
+
+def _act(Z, activation):
+    if activation == "relu":
+        return np.maximum(0, Z)
+    return 1 / (1 + np.exp(-Z))
+
+
+def _net(rng, dt, h, c=10, d=784, scale=0.1):
+    return {"W1": (scale * rng.standard_normal((d, h))).astype(dt),
+            "b1": (scale * rng.standard_normal(h)).astype(dt),
+            "W2": (scale * rng.standard_normal((h, c))).astype(dt),
+            "b2": (scale * rng.standard_normal(c)).astype(dt)}
+
+
+def _gather_in(n=512, zero_rows=False, d=None):
+    def make(rng, dt):
+        x, _ = _images(rng)
+        if d is not None:
+            x = _sparse_u8(rng, 300, d)
+        if zero_rows:
+            x = x.copy()
+            x[:7] = 0
+        idx = rng.integers(0, 7 if zero_rows else len(x), n)
+        return {"x_u8": x, "idx": idx}
+    return make
+
+
+def _dense_in(activation, h, n=64, kind="u8", zero_rows=0):
+    def make(rng, dt):
+        X = _X(rng, dt, n, kind)
+        X[:zero_rows] = 0
+        net = _net(rng, dt, h)
+        return {"X": X, "W": net["W1"], "b": net["b1"], "activation": activation}
+    return make
+
+
+def _softmax_in(n=512, scale=3.0, labels=None, ties=False):
+    def make(rng, dt):
+        logits = (scale * rng.standard_normal((n, 10))).astype(dt)
+        if ties:
+            logits[:] = dt(0.5)
+        y = rng.integers(0, 10, n) if labels is None else np.full(n, labels)
+        return {"logits": logits, "labels": y}
+    return make
+
+
+def _backward_in(activation, h, n=64, kind="u8", zero_rows=0):
+    def make(rng, dt):
+        X = _X(rng, dt, n, kind)
+        X[:zero_rows] = 0
+        Z1 = rng.standard_normal((n, h)).astype(dt)
+        Z1[rng.random((n, h)) < 0.1] = 0  # relu'(0) = 1: the seed's boundary
+        W2 = (0.1 * rng.standard_normal((h, 10))).astype(dt)
+        dZ2 = (rng.standard_normal((n, 10)) / n).astype(dt)
+        return {"X": X, "Z1": Z1, "A1": _act(Z1, activation).astype(dt), "W2": W2, "dZ2": dZ2,
+                "activation": activation}
+    return make
+
+
+def _predict_in(activation, h, n=1000, kind="u8", zero_rows=0, ties=False):
+    def make(rng, dt):
+        X = _X(rng, dt, n, kind)
+        X[:zero_rows] = 0
+        net = _net(rng, dt, h)
+        if ties:
+            net["W2"][:] = 0
+            net["b2"][:] = 1  # every logit equal: the first class wins
+        return dict(X=X, activation=activation, **net)
+    return make
+
+
+def _step_in(activation, h, batch=64, zero_images=False):
+    def make(rng, dt):
+        x, y = _images(rng)
+        if zero_images:
+            x = x.copy()
+            x[:5] = 0
+        idx = rng.integers(0, 5 if zero_images else len(x), batch)
+        return {"x_u8": x, "y": y, "params": _net(rng, dt, h, scale=0.01), "idx": idx,
+                "activation": activation, "lr": 0.05}
+    return make
+
+
+# --- running one kernel -------------------------------------------------------------------------
+
+def _nan(shape, dt):
+    return np.full(shape, np.nan, dt)
+
+
+def _run(backend, kernel, inp):
+    """Call ``kernel`` of ``backend`` on ``inp`` with fresh outputs; return the named outputs."""
+    if kernel == "gather_scaled":
+        out = _nan((len(inp["idx"]), inp["x_u8"].shape[1]), inp["dtype"])
+        backend.gather_scaled(inp["x_u8"], inp["idx"], out)
+        return {"out": out}
+    if kernel == "dense_forward":
+        Z = _nan((inp["X"].shape[0], inp["W"].shape[1]), inp["X"].dtype)
+        A = Z if inp.get("in_place") else np.full_like(Z, np.nan)
+        ret = backend.dense_forward(inp["X"], inp["W"], inp["b"], inp["activation"], Z, A)
+        return {"Z": Z, "A": A, "returns A": np.array(ret is A, float)}
+    if kernel == "softmax_cross_entropy":
+        d = np.full_like(inp["logits"], np.nan)
+        loss = backend.softmax_cross_entropy(inp["logits"], inp["labels"], d)
+        return {"loss": np.array(loss), "dlogits": d, "loss is float": np.array(
+            type(loss) is float, float)}
+    if kernel == "two_layer_backward":
+        X, W2 = inp["X"], inp["W2"]
+        (n, d), (h, c), dt = X.shape, W2.shape, X.dtype
+        outs = {"dZ1": _nan((n, h), dt), "dW1": _nan((d, h), dt), "db1": _nan(h, dt),
+                "dW2": _nan((h, c), dt), "db2": _nan(c, dt)}
+        backend.two_layer_backward(X, inp["Z1"], inp["A1"], W2, inp["dZ2"], inp["activation"],
+                                   outs["dZ1"], outs["dW1"], outs["db1"], outs["dW2"],
+                                   outs["db2"])
+        return outs
+    if kernel == "predict_labels":
+        out = np.full(inp["X"].shape[0], -1, np.int64)
+        backend.predict_labels(inp["X"], inp["W1"], inp["b1"], inp["W2"], inp["b2"],
+                               inp["activation"], out)
+        return {"labels": out}
+    if kernel == "train_step":
+        from .optimizers import SGD
+
+        params = {k: v.copy() for k, v in inp["params"].items()}
+        step = backend.make_train_step(inp["x_u8"], inp["y"], params, inp["activation"],
+                                       SGD(inp["lr"]), len(inp["idx"]))
+        loss, n_correct = step(inp["idx"])
+        return dict(loss=np.array(loss), n_correct=np.array(n_correct), **params)
+    raise ValueError(f"unknown kernel {kernel!r}")
+
+
+def _diff(ref, cand):
+    """Largest absolute difference; equal NaNs count as 0, a lone NaN or a shape change as inf."""
+    ref, cand = np.asarray(ref), np.asarray(cand)
+    if ref.shape != cand.shape or ref.dtype != cand.dtype:
+        return np.inf
+    if ref.dtype.kind in "iub":
+        return float(np.max(np.abs(ref.astype(np.int64) - cand), initial=0))
+    both_nan = np.isnan(ref) & np.isnan(cand)
+    with np.errstate(invalid="ignore", over="ignore"):
+        d = np.atleast_1d(np.abs(ref.astype(np.float64) - cand.astype(np.float64)))
+    d[np.atleast_1d(both_nan)] = 0
+    d[np.isnan(d)] = np.inf
+    return float(np.max(d, initial=0))
+
+
+def compare(comparison, dtype, reference="numpy", candidate="numba", seed=0):
+    """Run one table entry in ``dtype`` on both backends; return its :class:`Row` list."""
+    ref_be, cand_be = backends.get(reference), backends.get(candidate)
+    dt = np.dtype(dtype).type
+    key = zlib.crc32(f"{comparison.kernel}|{comparison.case}".encode())
+    inp = comparison.make(np.random.default_rng([seed, key]), dt)
+    inp["dtype"] = dt
+    before = {k: np.copy(v) for k, v in inp.items() if isinstance(v, np.ndarray)}
+    ref_out = _run(ref_be, comparison.kernel, inp)
+    cand_out = _run(cand_be, comparison.kernel, inp)
+    unchanged = all(np.array_equal(v, inp[k], equal_nan=True) for k, v in before.items())
+    cand_out["inputs unchanged"], ref_out["inputs unchanged"] = np.array(unchanged), np.array(True)
+    rtol = RTOL[np.dtype(dtype).name]
+    rows = []
+    for name, ref in ref_out.items():
+        ref = np.asarray(ref)
+        exact = ref.dtype.kind in "iub" or name in ("returns A", "loss is float")
+        max_ref = 0.0 if exact or ref.size == 0 else float(np.nanmax(np.abs(ref), initial=0))
+        diff = _diff(ref, cand_out[name])
+        tol = 0.0 if exact else rtol * max_ref
+        rel = diff / max_ref if max_ref > 0 else (0.0 if diff == 0 else np.inf)
+        rows.append(Row(comparison.kernel, comparison.case, np.dtype(dtype).name, name, diff,
+                        max_ref, rel, tol, bool(diff <= tol)))
+    return rows
+
+
+# --- the table ------------------------------------------------------------------------------------
+
+def _table():
+    rows = [
+        Comparison("gather_scaled", "mnist batch 512 (repeats)", _gather_in()),
+        Comparison("gather_scaled", "batch 1", _gather_in(n=1)),
+        Comparison("gather_scaled", "all-zero rows", _gather_in(zero_rows=True)),
+        Comparison("gather_scaled", "width 7", _gather_in(n=33, d=7)),
+    ]
+    for act in ("relu", "sigmoid", "identity"):
+        for h in (1, 7, 50, 129):
+            rows.append(Comparison("dense_forward", f"{act} h={h} uint8 X", _dense_in(act, h)))
+        rows += [
+            Comparison("dense_forward", f"{act} h=50 normal X", _dense_in(act, 50, kind="normal")),
+            Comparison("dense_forward", f"{act} h=7 batch 1", _dense_in(act, 7, n=1)),
+            Comparison("dense_forward", f"{act} h=50 all-zero rows",
+                       _dense_in(act, 50, zero_rows=64)),
+        ]
+    rows.append(Comparison("dense_forward", "identity in place (Z is A)",
+                           lambda rng, dt: dict(_dense_in("identity", 10)(rng, dt),
+                                                in_place=True)))
+    rows += [
+        Comparison("softmax_cross_entropy", "batch 512", _softmax_in()),
+        Comparison("softmax_cross_entropy", "logits +-1000", _softmax_in(scale=1000.0)),
+        Comparison("softmax_cross_entropy", "labels all 0", _softmax_in(labels=0)),
+        Comparison("softmax_cross_entropy", "labels all 9", _softmax_in(labels=9)),
+        Comparison("softmax_cross_entropy", "batch 1", _softmax_in(n=1)),
+        Comparison("softmax_cross_entropy", "tied logits", _softmax_in(ties=True)),
+    ]
+    for act in ("relu", "sigmoid"):
+        for h in (1, 7, 50, 129):
+            rows.append(Comparison("two_layer_backward", f"{act} h={h} uint8 X",
+                                   _backward_in(act, h)))
+            rows.append(Comparison("predict_labels", f"{act} h={h} uint8 X",
+                                   _predict_in(act, h)))
+            rows.append(Comparison("train_step", f"{act} h={h} batch 64", _step_in(act, h)))
+        rows += [
+            Comparison("two_layer_backward", f"{act} h=50 normal X",
+                       _backward_in(act, 50, kind="normal")),
+            Comparison("two_layer_backward", f"{act} h=7 batch 1", _backward_in(act, 7, n=1)),
+            Comparison("two_layer_backward", f"{act} h=50 all-zero rows",
+                       _backward_in(act, 50, zero_rows=64)),
+            Comparison("predict_labels", f"{act} h=50 normal X",
+                       _predict_in(act, 50, kind="normal")),
+            Comparison("predict_labels", f"{act} h=7 batch 1", _predict_in(act, 7, n=1)),
+            Comparison("predict_labels", f"{act} h=50 all-zero rows",
+                       _predict_in(act, 50, zero_rows=1000)),
+            Comparison("predict_labels", f"{act} tied logits", _predict_in(act, 50, ties=True)),
+            Comparison("train_step", f"{act} h=50 batch 512", _step_in(act, 50, batch=512)),
+            Comparison("train_step", f"{act} h=7 batch 1", _step_in(act, 7, batch=1)),
+            Comparison("train_step", f"{act} h=50 all-zero images",
+                       _step_in(act, 50, zero_images=True)),
+        ]
+    return tuple(rows)
+
+
+#: The comparison table: every kernel and the train step, awkward cases included.
+COMPARISONS = _table()
+
+
+# --- the report -----------------------------------------------------------------------------------
+
+class CheckReport:
+    """Result of :func:`run_crosscheck`: ``rows`` (one :class:`Row` per output), ``ok``."""
+
+    def __init__(self, rows, reference, candidate):
+        self.rows, self.reference, self.candidate = list(rows), reference, candidate
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.rows) and all(row.ok for row in self.rows)
+
+    def worst(self):
+        """The row with the largest ``rel`` per (kernel, dtype), a failing one first."""
+        best = {}
+        for row in self.rows:
+            key, rank = (row.kernel, row.dtype), (not row.ok, row.rel)
+            if key not in best or rank > best[key][0]:
+                best[key] = (rank, row)
+        return [row for _, row in best.values()]
+
+    def format_table(self) -> str:
+        """An aligned table of the largest relative difference per kernel and dtype."""
+        head = ("kernel", "dtype", "worst case", "output", "max|diff|", "rel", "tol", "")
+        lines = [head]
+        for r in self.worst():
+            lines.append((r.kernel, r.dtype, r.case, r.output, f"{r.max_abs_diff:.2e}",
+                          f"{r.rel:.2e}", f"{RTOL[r.dtype]:.0e}", "ok" if r.ok else "FAIL"))
+        widths = [max(len(line[i]) for line in lines) for i in range(len(head))]
+        text = ["  ".join(cell.ljust(w) for cell, w in zip(line, widths)).rstrip()
+                for line in lines]
+        text.insert(1, "  ".join("-" * w for w in widths).rstrip())
+        failed = [r for r in self.rows if not r.ok]
+        n_cases = len({(r.kernel, r.case, r.dtype) for r in self.rows})
+        text.append("")
+        text.append(f"{self.candidate} vs {self.reference}: {n_cases} cases, {len(self.rows)} "
+                    f"outputs, " + ("all within tolerance" if not failed else
+                                    f"{len(failed)} FAILED:"))
+        for r in failed:
+            text.append(f"  {r.kernel} [{r.case}] {r.dtype} {r.output}: "
+                        f"max|diff| {r.max_abs_diff:.3e} > tol {r.tol:.3e}")
+        return "\n".join(text)
+
+    def __repr__(self):
+        return f"<CheckReport {self.candidate} vs {self.reference}: ok={self.ok}>"
+
+
+def run_crosscheck(reference="numpy", candidate="numba", seed=0) -> CheckReport:
+    """Compare ``candidate`` with ``reference`` on every entry of :data:`COMPARISONS`, both dtypes.
+
+    Returns
+    -------
+    CheckReport
+        ``.rows`` holds one :class:`Row` per output, ``.ok`` is True if all are within
+        tolerance and ``.format_table()`` renders the largest differences.
+    """
+    rows = []
+    for comparison in COMPARISONS:
+        for dtype in RTOL:
+            rows += compare(comparison, dtype, reference, candidate, seed)
+    return CheckReport(rows, reference, candidate)

@@ -1,0 +1,268 @@
+"""The Numba backend beyond the cross-check table: signatures, the fused step's contract
+(in place, read-only inputs, same bits for any thread count), a hand-worked update, many steps
+against the reference, input errors, the cache directory and the SIMD intrinsics' bounds."""
+
+import inspect
+import json
+import math
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+from fastnn import backends
+from fastnn.backends.interface import ComposedTrainStep
+from fastnn.backends.numpy_backend import NumpyBackend
+from fastnn.optimizers import SGD, Momentum
+
+KERNELS = ("gather_scaled", "dense_forward", "softmax_cross_entropy", "two_layer_backward",
+           "predict_labels", "make_train_step")
+
+
+@pytest.fixture(scope="module")
+def nb():
+    reason = backends.unavailable_reason("numba")
+    if reason is not None:
+        pytest.fail(f"numba is a dependency but the backend is unavailable: {reason}")
+    return backends.get("numba")
+
+
+@pytest.fixture(scope="module")
+def images():
+    """2,000 MNIST test images (uint8, read-only) and labels."""
+    with np.load(os.path.join(os.path.dirname(backends.__file__), "..", "data",
+                              "mnist.npz")) as f:
+        x, y = f["x_test"][:2000].reshape(2000, -1), f["y_test"][:2000].astype(np.int64)
+    x.flags.writeable = False
+    return x, y
+
+
+def _params(dtype, h=50, seed=0, scale=0.01):
+    rng = np.random.default_rng(seed)
+    return {"W1": (scale * rng.standard_normal((784, h))).astype(dtype),
+            "b1": np.zeros(h, dtype), "W2": (scale * rng.standard_normal((h, 10))).astype(dtype),
+            "b2": np.zeros(10, dtype)}
+
+
+@pytest.mark.parametrize("name", KERNELS)
+def test_kernel_signatures_equal_the_reference(nb, name):
+    assert (inspect.signature(getattr(type(nb), name))
+            == inspect.signature(getattr(NumpyBackend, name)))
+
+
+def test_runtime_info_describes_threads_and_cache(nb):
+    from fastnn.backends.numba_backend import NumbaBackend, runtime_info
+
+    info = runtime_info()
+    assert {"numba", "max_threads", "threads", "threading_layer", "cache_dir"} <= set(info)
+    assert 1 <= info["threads"] <= info["max_threads"]
+    assert NumbaBackend.threads() == info
+
+
+def test_sgd_is_fused_and_other_optimizers_use_the_composed_step(nb, images):
+    from fastnn.backends.numba_backend import FusedSGDStep
+
+    x, y = images
+    assert isinstance(nb.make_train_step(x, y, _params(np.float64), "relu", SGD(0.1), 8),
+                      FusedSGDStep)
+    step = nb.make_train_step(x, y, _params(np.float64), "relu", Momentum(0.1), 8)
+    assert isinstance(step, ComposedTrainStep) and step.backend is nb
+
+
+def test_hand_worked_step_with_an_all_zero_image_and_a_tie():
+    """d=3 pixels, h=2, c=2, lr=0.5, relu; sample 0 is x=[1,0,0] (label 0), sample 1 is blank
+    (label 1). S = sigma(-2) = 1 / (1 + e^2)."""
+    S = 1 / (1 + math.exp(2))
+    x_u8 = np.array([[255, 0, 0], [0, 0, 0]], np.uint8)
+    y = np.array([0, 1])
+    for name in ("numpy", "numba"):
+        p = {"W1": np.array([[1.0, -1.0], [5.0, 5.0], [7.0, 7.0]]), "b1": np.zeros(2),
+             "W2": np.array([[1.0, -1.0], [2.0, 0.0]]), "b2": np.zeros(2)}
+        step = backends.get(name).make_train_step(x_u8, y, p, "relu", SGD(0.5), 2)
+        loss, n_correct = step(np.array([0, 1]))
+        # Z1 = [[1, -1], [0, 0]]; A1 = [[1, 0], [0, 0]]; Z2 = [[1, -1], [0, 0]]
+        # p = [[1 - S, S], [1/2, 1/2]]; loss = -(log(1 - S + 1e-7) + log(1/2 + 1e-7)) / 2
+        assert loss == pytest.approx(-(math.log(1 - S + 1e-7) + math.log(0.5 + 1e-7)) / 2,
+                                     rel=1e-15)
+        # sample 1's logits tie: argmax takes class 0, which is wrong -> 1 correct
+        assert n_correct == 1
+        # dZ2 = (p - onehot) / 2 = [[-S/2, S/2], [1/4, -1/4]]
+        # dW2 = A1^T dZ2 = [[-S/2, S/2], [0, 0]]; db2 = [1/4 - S/2, S/2 - 1/4]
+        np.testing.assert_allclose(p["W2"], [[1 + S / 4, -1 - S / 4], [2, 0]], rtol=1e-14)
+        np.testing.assert_allclose(p["b2"], [S / 4 - 1 / 8, 1 / 8 - S / 4], rtol=1e-14)
+        # dA1 = dZ2 W2^T = [[-S, -S], [1/2, 1/2]]; relu'([[1, -1], [0, 0]]) = [[1, 0], [1, 1]]
+        # (z == 0 counts as active), so dZ1 = [[-S, 0], [1/2, 1/2]]; db1 = [1/2 - S, 1/2]
+        np.testing.assert_allclose(p["b1"], [S / 2 - 1 / 4, -1 / 4], rtol=1e-14)
+        # dW1 = X^T dZ1 = [[-S, 0], [0, 0], [0, 0]]: the blank image adds nothing, and the
+        # rows of pixels that are zero in the whole batch stay exactly as they were
+        np.testing.assert_allclose(p["W1"][0], [1 + S / 2, -1], rtol=1e-15)
+        assert p["W1"][1:].tolist() == [[5, 5], [7, 7]]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_fused_step_updates_in_place_and_only_reads_its_inputs(nb, images, dtype):
+    x, y = images
+    y = y.copy()
+    y.flags.writeable = False
+    params = _params(dtype)
+    arrays = {k: v for k, v in params.items()}
+    step = nb.make_train_step(x, y, params, "relu", SGD(0.1), 64)
+    idx = np.random.default_rng(1).integers(0, len(x), 64)
+    idx.flags.writeable = False
+    x_before, idx_before = x.copy(), idx.copy()
+    before = {k: v.copy() for k, v in params.items()}
+    loss, n_correct = step(idx)
+    assert type(loss) is float and type(n_correct) is int and 0 <= n_correct <= 64
+    assert np.array_equal(x, x_before) and np.array_equal(idx, idx_before)
+    for k in params:
+        assert params[k] is arrays[k] and params[k].dtype == dtype
+        assert not np.array_equal(params[k], before[k]), k
+
+
+@pytest.mark.parametrize("activation", ["relu", "sigmoid"])
+def test_fused_step_follows_the_reference_for_200_float64_steps(nb, images, activation):
+    x, y = images
+    ref, fast = _params(np.float64, seed=3), _params(np.float64, seed=3)
+    ref_step = NumpyBackend().make_train_step(x, y, ref, activation, SGD(0.1), 128)
+    fast_step = nb.make_train_step(x, y, fast, activation, SGD(0.1), 128)
+    rng = np.random.default_rng(4)
+    idxs = [rng.integers(0, len(x), 128) for _ in range(200)]
+    # One backend after the other: alternating calls make BLAS's and Numba's idle threads
+    # spin against each other on two cores.
+    ref_curve = [ref_step(idx) for idx in idxs]
+    fast_curve = [fast_step(idx) for idx in idxs]
+    for (l_ref, c_ref), (l_fast, c_fast) in zip(ref_curve, fast_curve):
+        assert abs(l_fast - l_ref) <= 1e-10 * abs(l_ref) and c_fast == c_ref
+    for k in ref:
+        assert np.abs(fast[k] - ref[k]).max() <= 1e-10 * np.abs(ref[k]).max(), k
+    out_ref, out_fast = np.empty(len(x), np.int64), np.empty(len(x), np.int64)
+    X = x / 255.0
+    NumpyBackend().predict_labels(X, *(ref[k] for k in ("W1", "b1", "W2", "b2")), activation,
+                                  out_ref)
+    nb.predict_labels(X, *(fast[k] for k in ("W1", "b1", "W2", "b2")), activation, out_fast)
+    assert np.array_equal(out_ref, out_fast)
+
+
+_THREADS_SCRIPT = textwrap.dedent("""
+    import json, sys
+    import numba, numpy as np
+    from fastnn import backends
+    from fastnn.optimizers import SGD
+    nb = backends.get("numba")
+    with np.load(sys.argv[1]) as f:
+        x, y = f["x_test"][:3000].reshape(3000, -1), f["y_test"][:3000].astype(np.int64)
+    rng = np.random.default_rng(0)
+    idxs = [rng.integers(0, 3000, 512) for _ in range(3)]
+    results = {}
+    for dtype in (np.float64, np.float32):
+        for act in ("relu", "sigmoid"):
+            outs = []
+            for threads in (1, 2, 3, 4):
+                numba.set_num_threads(threads)
+                r = np.random.default_rng(1)
+                p = {"W1": (0.01 * r.standard_normal((784, 50))).astype(dtype),
+                     "b1": np.zeros(50, dtype),
+                     "W2": (0.01 * r.standard_normal((50, 10))).astype(dtype),
+                     "b2": np.zeros(10, dtype)}
+                step = nb.make_train_step(x, y, p, act, SGD(0.1), 512)  # fresh state
+                losses = [step(i) for i in idxs]
+                labels = np.empty(3000, np.int64)
+                nb.predict_labels((x / 255.0).astype(dtype), p["W1"], p["b1"], p["W2"],
+                                  p["b2"], act, labels)
+                outs.append((losses, p, labels))
+            same = all(o[0] == outs[0][0] and np.array_equal(o[2], outs[0][2])
+                       and all(np.array_equal(o[1][k], outs[0][1][k]) for k in o[1])
+                       for o in outs[1:])
+            results[f"{np.dtype(dtype).name} {act}"] = same
+    print(json.dumps(results))
+""")
+
+
+def test_one_to_four_threads_give_the_same_bits(nb):
+    """Fused steps and predict_labels with 1, 2, 3 and 4 threads, each from a fresh state,
+    in a child process started with 4 threads (whatever this machine has)."""
+    data = os.path.join(os.path.dirname(backends.__file__), "..", "data", "mnist.npz")
+    env = dict(os.environ, NUMBA_NUM_THREADS="4")
+    out = subprocess.run([sys.executable, "-c", _THREADS_SCRIPT, data], env=env,
+                         capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    results = json.loads(out.stdout.strip().splitlines()[-1])
+    assert results == {f"{d} {a}": True for d in ("float64", "float32")
+                       for a in ("relu", "sigmoid")}
+
+
+def test_bad_inputs_raise_instead_of_reading_out_of_bounds(nb, images):
+    x, y = images
+    step = nb.make_train_step(x, y, _params(np.float64), "relu", SGD(0.1), 4)
+    with pytest.raises(IndexError):
+        step(np.array([0, 1, 2, len(x)]))
+    with pytest.raises(ValueError, match="4 integers"):
+        step(np.array([0, 1, 2]))
+    with pytest.raises(ValueError, match="4 integers"):
+        step(np.array([0.0, 1, 2, 3]))
+    bad_y = y.copy()
+    bad_y[5] = 10
+    with pytest.raises(ValueError, match="labels"):
+        nb.make_train_step(x, bad_y, _params(np.float64), "relu", SGD(0.1), 4)
+    mixed = _params(np.float64)
+    mixed["b1"] = mixed["b1"].astype(np.float32)
+    with pytest.raises(ValueError, match="b1"):
+        nb.make_train_step(x, y, mixed, "relu", SGD(0.1), 4)
+    with pytest.raises(IndexError):
+        nb.gather_scaled(x, np.array([len(x)]), np.empty((1, 784)))
+    with pytest.raises(IndexError):
+        nb.softmax_cross_entropy(np.zeros((2, 10)), np.array([0, 10]), np.empty((2, 10)))
+
+
+def test_the_data_set_index_is_built_once_per_array(nb, images):
+    x, y = images
+    x2 = x.copy()
+    nb.make_train_step(x2, y, _params(np.float32), "relu", SGD(0.1), 8)
+    key = id(x2)
+    first = nb._csr[key][1]
+    for _ in range(2):
+        nb.make_train_step(x2, y, _params(np.float64), "relu", SGD(0.1), 8)
+    assert nb._csr[key][1] is first  # the same arrays, not rebuilt
+    del x2
+    nb.make_train_step(x, y, _params(np.float32), "relu", SGD(0.1), 8)
+    assert all(ref() is not None for ref, *_ in nb._csr.values())  # dead entries dropped
+
+
+@pytest.mark.parametrize("h", [1, 7, 8, 9, 16, 31, 50, 63, 64, 65, 129])
+def test_intrinsics_stay_inside_each_row(nb, h):
+    """Outputs are C-contiguous slices of a larger buffer: the guard after them must survive
+    both the gather (dense_forward) and the scatter (two_layer_backward) for any width."""
+    rng = np.random.default_rng(h)
+    n, d = 3, 784
+    X = np.where(rng.random((n, d)) < 0.8, 0, rng.random((n, d)))
+    W = rng.standard_normal((d, h))
+    buf_Z = np.full(n * h + 64, 7.0)
+    Z = buf_Z[:n * h].reshape(n, h)
+    nb.dense_forward(X, W, np.zeros(h), "identity", Z, Z)
+    np.testing.assert_allclose(Z, X @ W, rtol=1e-12, atol=1e-12)
+    assert (buf_Z[n * h:] == 7.0).all()
+    buf_W1 = np.full(d * h + 64, 7.0)
+    dW1 = buf_W1[:d * h].reshape(d, h)
+    dZ2 = rng.standard_normal((n, 10)) / n
+    W2 = rng.standard_normal((h, 10))
+    Z1 = rng.standard_normal((n, h))
+    outs = [np.empty((n, h)), dW1, np.empty(h), np.empty((h, 10)), np.empty(10)]
+    nb.two_layer_backward(X, Z1, np.maximum(0, Z1), W2, dZ2, "relu", *outs)
+    np.testing.assert_allclose(dW1, X.T @ ((dZ2 @ W2.T) * (Z1 >= 0)), rtol=1e-12, atol=1e-15)
+    assert (buf_W1[d * h:] == 7.0).all()
+
+
+def test_cache_dir_goes_to_the_user_cache_when_the_package_is_read_only(monkeypatch, tmp_path):
+    from fastnn.backends import numba_backend
+
+    monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setattr(numba_backend.os, "access", lambda path, mode: False)
+    path = numba_backend._choose_cache_dir()
+    assert path == os.path.join(str(tmp_path), "fastnn", "numba")
+    assert os.environ["NUMBA_CACHE_DIR"] == path
+    monkeypatch.setenv("NUMBA_CACHE_DIR", "/somewhere/else")
+    assert numba_backend._choose_cache_dir() is None  # an explicit setting wins
