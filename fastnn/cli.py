@@ -76,7 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG, formatter_class=_HelpFormatter,
         description="Train and inspect a 784-50-10 MNIST network with a NumPy or Numba backend.",
-        epilog="example:\n  fastnn train --iters 10000\n  fastnn info\n  fastnn check\n\n"
+        epilog="example:\n  fastnn train --iters 10000\n  fastnn info\n  fastnn check\n"
+               "  fastnn bench --quick\n\n"
                "Run 'fastnn COMMAND --help' for a command's options.")
     parser.add_argument("--version", action="version", version=f"{PROG} {fastnn.__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -91,6 +92,11 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run every kernel of the Numba backend against the NumPy reference on\n"
                     "awkward shapes in both dtypes and print a table; exit 1 on any mismatch.",
         epilog="example:\n  fastnn check")
+    # `fastnn bench ARGS` is handed whole to fastnn.bench_report (see main); this entry only
+    # lists it in `fastnn --help`.
+    commands.add_parser("bench", add_help=False,
+                        help="benchmark the backends; writes bench/REPORT.md and plots "
+                             "(see 'fastnn bench --help')")
     return parser
 
 
@@ -161,6 +167,14 @@ def main(argv=None) -> int:
     int
         Exit status (0 success, 1 failure, 2 usage error, 3 diverged, 130 interrupted).
     """
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["bench"]:
+        from fastnn import bench_report
+
+        try:
+            return bench_report.main(argv[1:])
+        except SystemExit as exc:  # its own --help and usage errors
+            return exc.code if isinstance(exc.code, int) else 0
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

@@ -369,3 +369,18 @@ def test_a_closed_pipe_is_not_a_traceback(monkeypatch, capsys):
         raise BrokenPipeError(32, "Broken pipe")
     monkeypatch.setattr(cli, "_cmd_info", info)
     assert main(["info"]) == 1
+
+
+def test_bench_is_handed_to_the_report_script(capsys, monkeypatch):
+    from fastnn import bench_report
+
+    seen = []
+    monkeypatch.setattr(bench_report, "main", lambda argv: seen.append(argv) or 0)
+    assert main(["bench", "--quick", "--out", "x"]) == 0
+    assert seen == [["--quick", "--out", "x"]]
+    monkeypatch.undo()
+    assert main(["bench", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert "--quick" in out and "--threads" in out
+    assert main(["--help"]) == 0
+    assert "bench" in capsys.readouterr().out
