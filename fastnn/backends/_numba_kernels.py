@@ -299,18 +299,20 @@ def two_layer_backward(X, Z1, A1, W2, dZ2, act, dZ1, dW1, db1, dW2, db2, W2T, dW
 
 
 @njit(parallel=_prange_only(), cache=True)
-def predict_labels(X, W1, b1, W2, b2, act, out, rows_buf, vals_buf, hidden_buf, logits_buf,
+def predict_labels(X, W1p, b1, W2, b2, act, out, rows_buf, vals_buf, hidden_buf, logits_buf,
                    one):
-    """``out[i] = argmax(act(X[i] @ W1 + b1) @ W2 + b2)``; zeros of X skipped if W1 is finite."""
+    """``out[i] = argmax(act(X[i] @ W1 + b1) @ W2 + b2)``; zeros of X skipped if W1 is finite.
+    ``W1p`` is W1 with rows zero-padded to whole vectors (``hidden_buf`` rows likewise)."""
     n, d = X.shape
-    keep_zeros = not _all_finite(W1)
+    h = b1.shape[0]
+    keep_zeros = not _all_finite(W1p)
     for i in prange(n):
         t = get_thread_id()
         z1, z2 = hidden_buf[t], logits_buf[t]
         c = _compress(X[i], 0, d, rows_buf[t], vals_buf[t], keep_zeros)
-        gather_axpy(z1, W1, rows_buf[t], vals_buf[t], None, 0, c, False)
+        gather_axpy(z1, W1p, rows_buf[t], vals_buf[t], None, 0, c, False)
         _bias_act(z1, b1, act, z1, one)
-        gather_axpy(z2, W2, None, z1, None, 0, z1.shape[0], False)
+        gather_axpy(z2, W2, None, z1, None, 0, h, False)
         _bias_act(z2, b2, IDENTITY, z2, one)
         out[i] = _argmax(z2)
 
@@ -342,13 +344,14 @@ def fused_sgd_step(data, params, work, idx, consts, act, chunk):
     for i in prange(n):
         _prefetch_sample(data, idx, i + 2, i + 4)
         s = idx[i] + N if idx[i] < 0 else idx[i]
-        gather_axpy(Z1p[i], W1p, pixels, values, table, offsets[s], offsets[s + 1], False)
-        _bias_act(Z1p[i], b1, act, A1p[i], consts[0])
+        z1 = Z1p[get_thread_id()]  # a row per thread: Z1 is not needed after this sample
+        gather_axpy(z1, W1p, pixels, values, table, offsets[s], offsets[s + 1], False)
+        _bias_act(z1, b1, act, A1p[i], consts[0])
         gather_axpy(Z2[i], W2, None, A1p[i], None, 0, h, False)
         _bias_act(Z2[i], b2, IDENTITY, Z2[i], consts[0])
         terms[i], hits[i] = _softmax_ce_row(Z2[i], y[s], consts, dZ2[i])
         gather_axpy(dZ1p[i], W2Tp, None, dZ2[i], None, 0, W2Tp.shape[0], False)
-        _act_grad(dZ1p[i], Z1p[i], A1p[i], act, consts[0], h)
+        _act_grad(dZ1p[i], z1, A1p[i], act, consts[0], h)
         for c in range(bounds.shape[0]):
             bounds[c, i] = offsets[s] + starts[s, c]
     # 2. dW1 = X.T @ dZ1 by chunks of W1's rows (then W1 -= lr * dW1), and layer 2's grads

@@ -4,9 +4,15 @@ The registry imports this module the first time the ``"numba"`` backend is asked
 ``import fastnn`` never imports numba. Constructing :class:`NumbaBackend` runs a tiny compile
 probe; any failure there makes the registry report the backend as unavailable, with the reason.
 
-The compiled code lives in ``_numba_kernels`` (the loops) and ``_llvm_simd`` (two intrinsics
-that keep a row of accumulators in vector registers). Everything here is bookkeeping: choosing
+The compiled code lives in ``_numba_kernels`` (the loops) and ``_llvm_simd`` (intrinsics that
+keep a row of accumulators in vector registers). Everything here is bookkeeping: choosing
 buffers, tables and dtype-correct constants, and the per-data-set list of non-zero pixels.
+
+Speed, measured on 2 cores (784-50-10, batch 512, relu, a new random batch per step): the fused
+float64 step takes about 0.6-0.8 ms against 1.7-2.0 ms for the NumPy backend's composed step,
+float32 about 0.4-0.5 ms against 0.95 ms. Where the time goes: per non-zero pixel of the batch,
+one gather of a W1 row (forward, ~4 ns in float64) and one scatter into a dW1 row (~5 ns, bound
+by stores); the softmax and the small layer-2 products add ~0.2 us per sample.
 """
 
 from __future__ import annotations
@@ -90,7 +96,7 @@ class NumbaBackend(Backend):
         self._buffers = {}
         self._csr = {}
         out = np.zeros(2)
-        K.probe(np.ones((3, 2)), out)  # compiles (or loads) one small parallel kernel
+        K.probe(np.ones((3, 2)), out)  # compiles (or loads) a tiny kernel using the intrinsics
         if out[0] != 3.0:
             raise RuntimeError(f"numba compile probe returned {out[0]!r}, expected 3.0")
 
@@ -101,11 +107,11 @@ class NumbaBackend(Backend):
 
     # -- buffers owned by the backend, reused between calls (never returned to callers) --
 
-    def _buf(self, name, shape, dtype):
+    def _buf(self, name, shape, dtype, aligned=False):
         key = (name, shape, np.dtype(dtype).str)
         buf = self._buffers.get(key)
         if buf is None:
-            buf = self._buffers[key] = np.empty(shape, dtype)
+            buf = self._buffers[key] = (_aligned_zeros if aligned else np.empty)(shape, dtype)
         return buf
 
     def _per_thread(self, name, width, dtype):
@@ -144,9 +150,12 @@ class NumbaBackend(Backend):
 
     def predict_labels(self, X, W1, b1, W2, b2, activation, out):
         (d, h), c, dt = W1.shape, W2.shape[1], X.dtype
-        K.predict_labels(X, W1, b1, W2, b2, _act_code(activation), out,
+        hp = _padded(h, dt)
+        W1p = self._buf("W1p", (d, hp), dt, aligned=True)  # aligned rows: faster gathers
+        W1p[:, :h] = W1
+        K.predict_labels(X, W1p, b1, W2, b2, _act_code(activation), out,
                          self._per_thread("rows", d, np.int32), self._per_thread("vals", d, dt),
-                         self._per_thread("hidden", h, dt), self._per_thread("logits", c, dt),
+                         self._per_thread("hidden", hp, dt), self._per_thread("logits", c, dt),
                          dt.type(1))
         return out
 
@@ -195,6 +204,12 @@ class NumbaBackend(Backend):
         return csr + (by_chunk[chunk],)
 
 
+def _padded(n_hidden, dtype):
+    """``n_hidden`` rounded up to whole vectors of ``dtype`` (rows padded with zeros)."""
+    lanes = K.LANE_BYTES // np.dtype(dtype).itemsize
+    return -(-n_hidden // lanes) * lanes
+
+
 def _aligned_zeros(shape, dtype, align=64):
     """Zeros whose first element sits on an ``align``-byte boundary (a cache line)."""
     dtype = np.dtype(dtype)
@@ -208,8 +223,9 @@ class FusedSGDStep:
     """``step(idx) -> (loss, n_correct)``: gather, forward, loss, backward and ``p -= lr * g`` in
     one compiled call, reading only the non-zero pixels of each sample.
 
-    ``idx`` : int64 array of length ``batch_size`` with row numbers of ``x_u8``. The caller's
-    ``params`` arrays are updated in place; ``x_u8``, ``y`` and ``idx`` are only read.
+    ``idx`` : integer array of length ``batch_size`` with row numbers of ``x_u8``. The caller's
+    ``params`` arrays are updated in place; ``x_u8``, ``y`` and ``idx`` are only read. The
+    results are the same bits for any number of threads. ``optimizer.lr`` is read at each call.
     """
 
     def __init__(self, backend, x_u8, y, params, activation, optimizer, batch_size):
@@ -229,14 +245,14 @@ class FusedSGDStep:
             raise ValueError(f"y must hold {x_u8.shape[0]} labels in 0..{c - 1}")
         self.params, self.optimizer, self.batch_size = params, optimizer, int(batch_size)
         self.act = _act_code(activation)
-        lanes = K.LANE_BYTES // dt.itemsize
-        hp = -(-h // lanes) * lanes  # rows padded with zeros to whole vectors
+        hp = _padded(h, dt)
         self.chunk = K.chunk_rows(hp * dt.itemsize, d)
         offsets, pixels, values, starts = backend._nonzero_pixels(x_u8, self.chunk)
         self.data = (offsets, pixels, values, backend._table(dt).copy(), y, starts)
         n, z, e = self.batch_size, _aligned_zeros, np.empty
         # W1p Z1p A1p Z2 dZ2 dZ1p W2Tp dW2T bounds terms hits dW1p db1 dW2 db2
-        self.work = (z((d, hp), dt), z((n, hp), dt), z((n, hp), dt), e((n, c), dt),
+        threads = int(numba.config.NUMBA_NUM_THREADS)
+        self.work = (z((d, hp), dt), z((threads, hp), dt), z((n, hp), dt), e((n, c), dt),
                      e((n, c), dt), z((n, hp), dt), z((c, hp), dt), z((c, hp), dt),
                      e((starts.shape[1], n), np.int64), e(n, np.float64), e(n, np.int64),
                      z((d, hp), dt), e(h, dt), e((h, c), dt), e(c, dt))
