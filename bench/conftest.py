@@ -79,8 +79,13 @@ def mnist():
 
 @pytest.fixture
 def timing(request):
-    """True under ``--benchmark-enable``; False in the default run (each body runs once)."""
-    return not request.config.getoption("benchmark_disable")
+    """True when benchmarks are timed; False in the default run (each body runs once).
+
+    pytest-benchmark's own rule: ``--benchmark-enable`` overrides the ``--benchmark-disable``
+    that pyproject's ``addopts`` always passes.
+    """
+    option = request.config.getoption
+    return not (option("benchmark_disable") and not option("benchmark_enable"))
 
 
 @pytest.fixture(scope="session")

@@ -394,9 +394,10 @@ def environment(threads):
     rows.append(("torch", torch_version() or "not installed"))
     for pool in threadpool_info():
         details = [str(pool[k]) for k in ("threading_layer", "architecture") if pool.get(k)]
-        rows.append((f"{pool['user_api']} pool", " ".join(
-            [pool["internal_api"], pool.get("version") or "", f"({', '.join(details)})"
-             if details else "", Path(pool.get("filepath", "")).name]).replace("  ", " ")))
+        parts = [pool["internal_api"], pool.get("version"),
+                 f"({', '.join(details)})" if details else None,
+                 Path(pool.get("filepath", "")).name]
+        rows.append((f"{pool['user_api']} pool", " ".join(p for p in parts if p)))
     return rows
 
 
@@ -433,8 +434,9 @@ def render_report(ctx):
     add(f"## Training at the teaching program's settings\n\n784-50-10 ReLU, SGD lr 0.05, batch "
         f"512, {s['iters']:,} iterations per run, {s['repeats']} run(s) per row, interleaved; "
         f"`train(seed=0)` with its default evaluation every epoch. *train() s*: median wall time "
-        f"of a whole run; *ms/it*: median over all iterations of all runs; ratios use the "
-        f"whole-run medians.\n")
+        f"of a whole run (fastest and slowest run in brackets: a wide range means a noisy "
+        f"machine); *ms/it*: median over all iterations of all runs; ratios use the whole-run "
+        f"medians.\n")
     refs = [r for r in ("numpy", "naive", "torch") if any(k[0] == r for k in train)]
     head = ("| implementation | dtype | train() s | ms/it | " +
             " | ".join(f"x vs {LABELS[r].split(' (')[0]}" for r in refs) +
@@ -448,7 +450,10 @@ def render_report(ctx):
                 continue
             ratios = [_fmt(train[(ref, dt)]["seconds"] / r["seconds"]) if (ref, dt) in train
                       else "–" for ref in refs]
-            add(f"| {LABELS[impl]} | {dt} | {_fmt(r['seconds'])} | {_fmt(r['step'] * 1e3)} | "
+            spread = (f" ({_fmt(min(r['all_seconds']))}–{_fmt(max(r['all_seconds']))})"
+                      if len(r["all_seconds"]) > 1 else "")
+            add(f"| {LABELS[impl]} | {dt} | {_fmt(r['seconds'])}{spread} | "
+                f"{_fmt(r['step'] * 1e3)} | "
                 + " | ".join(ratios) + f" | {_fmt(r['gflops'])} | {r['accuracy']:.4f} |")
     add(f"\nGFLOP/s = FLOPs of the dense math of one train step / median time of one iteration "
         f"(sampling and bookkeeping included; the rare evaluations do not move the median), "
@@ -641,6 +646,7 @@ def main(argv=None) -> int:
     Returns 0, or 1 when a measurement failed (the report says which), 2 for bad arguments.
     """
     parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = parser.parse_args(argv)
     s = dict(SETTINGS["quick" if args.quick else "default"])
     for key in ("iters", "repeats", "hidden_sizes", "batch_sizes"):
@@ -666,7 +672,7 @@ def main(argv=None) -> int:
     failures = {}
     ctx = dict(settings=s, threads=args.threads, skipped=skipped, failures=failures,
                environment=None,
-               command="fastnn bench" + "".join(f" {a}" for a in (argv or sys.argv[1:])))
+               command=" ".join(["fastnn bench"] + argv))
     with pinned_threads(args.threads, use_torch="torch" in impls):
         ctx["environment"] = environment(args.threads)
         ctx["training"] = measure_training(impls, s["dtypes"], s["iters"], s["repeats"], data,
