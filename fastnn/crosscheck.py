@@ -142,6 +142,19 @@ def _predict_in(activation, h, n=1000, kind="u8", zero_rows=0, ties=False):
     return make
 
 
+def _predict_u8_in(activation, h, zero_images=False, inf_weight=False):
+    def make(rng, dt):
+        x, _ = _images(rng)
+        if zero_images:
+            x = x.copy()
+            x[:100] = 0
+        net = _net(rng, dt, h)
+        if inf_weight:  # 0 * inf = nan: the zeros of x must not be skipped then
+            net["W1"][0, 0] = np.inf
+        return dict(x_u8=x, activation=activation, **net)
+    return make
+
+
 def _step_in(activation, h, batch=64, zero_images=False):
     def make(rng, dt):
         x, y = _images(rng)
@@ -190,6 +203,11 @@ def _run(backend, kernel, inp):
         backend.predict_labels(inp["X"], inp["W1"], inp["b1"], inp["W2"], inp["b2"],
                                inp["activation"], out)
         return {"labels": out}
+    if kernel == "predict_labels_u8":
+        out = np.full(inp["x_u8"].shape[0], -1, np.int64)
+        backend.predict_labels_u8(inp["x_u8"], inp["W1"], inp["b1"], inp["W2"], inp["b2"],
+                                  inp["activation"], out)
+        return {"labels": out}
     if kernel == "train_step":
         from .optimizers import SGD
 
@@ -224,8 +242,9 @@ def compare(comparison, dtype, reference="numpy", candidate="numba", seed=0):
     inp = comparison.make(np.random.default_rng([seed, key]), dt)
     inp["dtype"] = dt
     before = {k: np.copy(v) for k, v in inp.items() if isinstance(v, np.ndarray)}
-    ref_out = _run(ref_be, comparison.kernel, inp)
-    cand_out = _run(cand_be, comparison.kernel, inp)
+    with np.errstate(invalid="ignore", over="ignore"):  # the inf/nan cases are deliberate
+        ref_out = _run(ref_be, comparison.kernel, inp)
+        cand_out = _run(cand_be, comparison.kernel, inp)
     unchanged = all(np.array_equal(v, inp[k], equal_nan=True) for k, v in before.items())
     cand_out["inputs unchanged"], ref_out["inputs unchanged"] = np.array(unchanged), np.array(True)
     rtol = RTOL[np.dtype(dtype).name]
@@ -290,6 +309,11 @@ def _table():
             Comparison("predict_labels", f"{act} h=50 all-zero rows",
                        _predict_in(act, 50, zero_rows=1000)),
             Comparison("predict_labels", f"{act} tied logits", _predict_in(act, 50, ties=True)),
+            Comparison("predict_labels_u8", f"{act} h=50 2000 images", _predict_u8_in(act, 50)),
+            Comparison("predict_labels_u8", f"{act} h=7 all-zero images",
+                       _predict_u8_in(act, 7, zero_images=True)),
+            Comparison("predict_labels_u8", f"{act} h=129 an infinite weight",
+                       _predict_u8_in(act, 129, inf_weight=True)),
             Comparison("train_step", f"{act} h=50 batch 512", _step_in(act, 50, batch=512)),
             Comparison("train_step", f"{act} h=7 batch 1", _step_in(act, 7, batch=1)),
             Comparison("train_step", f"{act} h=50 all-zero images",

@@ -20,8 +20,6 @@ from .optimizers import OPTIMIZERS, make_optimizer
 
 __all__ = ["train", "TrainResult", "TrainingDivergedError", "evaluate_accuracy"]
 
-#: Rows per chunk when evaluating a whole data set (bounds the float copy of the pixels).
-EVAL_CHUNK = 10_000
 #: A loss above DIVERGENCE_FACTOR * ln(n_classes) for DIVERGENCE_PATIENCE iterations in a row
 #: means the run has run away: chance level is ln(10) ~ 2.3, a confidently wrong model sits near
 #: -ln(1e-7) ~ 16, and a healthy run never stays above twice chance for long.
@@ -208,8 +206,8 @@ def train(*, backend="auto", hidden_size=50, activation="relu", optimizer="sgd",
                        seconds=seconds, backend=be.name, config=config)
 
 
-def evaluate_accuracy(network, x_u8, labels, chunk=EVAL_CHUNK):
-    """Accuracy of ``network`` on uint8 pixels ``x_u8`` (N, d), scaled by 1/255 chunk by chunk.
+def evaluate_accuracy(network, x_u8, labels):
+    """Accuracy of ``network`` on uint8 pixels ``x_u8`` (N, d) scaled by 1/255.
 
     Parameters
     ----------
@@ -221,17 +219,10 @@ def evaluate_accuracy(network, x_u8, labels, chunk=EVAL_CHUNK):
     -------
     float in [0, 1]
     """
-    be = network.backend
     W1, b1, W2, b2 = network._checked_params()
-    n = x_u8.shape[0]
-    X = np.empty((min(chunk, n), x_u8.shape[1]), network.dtype)
-    predicted = np.empty(n, np.int64)
-    for start in range(0, n, chunk):
-        stop = min(start + chunk, n)
-        rows = X[: stop - start]
-        be.gather_scaled(x_u8, np.arange(start, stop), rows)
-        be.predict_labels(rows, W1, b1, W2, b2, network.activation, predicted[start:stop])
-    return float(np.count_nonzero(predicted == labels) / n)
+    predicted = np.empty(x_u8.shape[0], np.int64)
+    network.backend.predict_labels_u8(x_u8, W1, b1, W2, b2, network.activation, predicted)
+    return float(np.count_nonzero(predicted == labels) / x_u8.shape[0])
 
 
 def _training_data(data):

@@ -317,6 +317,23 @@ def predict_labels(X, W1p, b1, W2, b2, act, out, rows_buf, vals_buf, hidden_buf,
         out[i] = _argmax(z2)
 
 
+@njit(parallel=_prange_only(), cache=True)
+def predict_labels_csr(offsets, pixels, values, table, W1p, b1, W2, b2, act, out, hidden_buf,
+                       logits_buf, one):
+    """``predict_labels`` of a data set held as lists of non-zero pixels (``fill_csr``), scaled
+    by ``table``: no float copy of the pixels is made. Exact only for a finite W1 (the caller
+    checks)."""
+    h = b1.shape[0]
+    for i in prange(out.shape[0]):
+        t = get_thread_id()
+        z1, z2 = hidden_buf[t], logits_buf[t]
+        gather_axpy(z1, W1p, pixels, values, table, offsets[i], offsets[i + 1], False)
+        _bias_act(z1, b1, act, z1, one)
+        gather_axpy(z2, W2, None, z1, None, 0, h, False)
+        _bias_act(z2, b2, IDENTITY, z2, one)
+        out[i] = _argmax(z2)
+
+
 # --- the fused SGD train step ---------------------------------------------------------------------
 
 @njit(parallel=_prange_only(), cache=True)

@@ -99,6 +99,22 @@ class Backend(ABC):
         X : (n, d); out : int64 (n,). Returns ``out``.
         """
 
+    def predict_labels_u8(self, x_u8, W1, b1, W2, b2, activation, out, chunk=10_000):
+        """:meth:`predict_labels` of uint8 pixels scaled by 1/255 in W1's dtype.
+
+        x_u8 : uint8 (n, d), e.g. a whole data set; out : int64 (n,). Returns ``out``. This
+        default scales ``chunk`` rows at a time (bounding the float copy); a backend may read the
+        pixels directly instead.
+        """
+        n = x_u8.shape[0]
+        X = np.empty((min(chunk, n), x_u8.shape[1]), W1.dtype)
+        for start in range(0, n, chunk):
+            stop = min(start + chunk, n)
+            rows = X[: stop - start]
+            self.gather_scaled(x_u8, np.arange(start, stop), rows)
+            self.predict_labels(rows, W1, b1, W2, b2, activation, out[start:stop])
+        return out
+
     def make_train_step(self, x_u8, y, params, activation, optimizer, batch_size):
         """Return ``step(idx) -> (loss, n_correct)`` doing one training iteration in place.
 

@@ -159,6 +159,21 @@ class NumbaBackend(Backend):
                          dt.type(1))
         return out
 
+    def predict_labels_u8(self, x_u8, W1, b1, W2, b2, activation, out, chunk=10_000):
+        """Reads the cached non-zero pixel lists of ``x_u8`` (as the fused step does) instead of
+        a float copy; a non-finite W1 takes the reference route, where ``0 * inf`` counts."""
+        if not np.isfinite(W1).all():
+            return super().predict_labels_u8(x_u8, W1, b1, W2, b2, activation, out, chunk)
+        (d, h), c, dt = W1.shape, W2.shape[1], W1.dtype
+        hp = _padded(h, dt)
+        offsets, pixels, values, _ = self._nonzero_pixels(x_u8, K.chunk_rows(hp * dt.itemsize, d))
+        W1p = self._buf("W1p", (d, hp), dt, aligned=True)
+        W1p[:, :h] = W1
+        K.predict_labels_csr(offsets, pixels, values, self._table(dt), W1p, b1, W2, b2,
+                             _act_code(activation), out, self._per_thread("hidden", hp, dt),
+                             self._per_thread("logits", c, dt), dt.type(1))
+        return out
+
     def make_train_step(self, x_u8, y, params, activation, optimizer, batch_size):
         """A :class:`FusedSGDStep` for plain SGD, else the composed reference step.
 
