@@ -76,3 +76,18 @@ def test_auto_falls_back_to_numpy_with_one_warning_when_numba_is_missing():
     """)
     assert out.splitlines() == ["['numpy']", "numpy numpy", "1 RuntimeWarning True",
                                 "refused: True True"]
+
+
+def test_auto_sends_small_training_batches_to_numpy(monkeypatch, mnist_small):
+    from fastnn import train
+
+    monkeypatch.delenv("FASTNN_BACKEND", raising=False)
+    limit = backends.AUTO_NUMPY_MAX_BATCH
+    assert backends.resolve_name("auto", batch_size=limit) == "numpy"
+    assert backends.resolve_name("auto", batch_size=limit + 1) == "numba"
+    assert backends.resolve_name("numba", batch_size=1) == "numba"  # an explicit name wins
+    small = train(backend="auto", batch_size=8, iters=2, data=mnist_small)
+    large = train(backend="auto", batch_size=64, iters=2, data=mnist_small)
+    assert (small.backend, large.backend) == ("numpy", "numba")
+    monkeypatch.setenv("FASTNN_BACKEND", "numba")
+    assert backends.resolve_name("auto", batch_size=1) == "numba"
