@@ -57,14 +57,10 @@ class NumpyBackend(Backend):
         np.sum(dZ1, axis=0, out=db1)
 
     def predict_labels(self, X, W1, b1, W2, b2, activation, out):
-        Z1 = np.dot(X, W1)
-        Z1 += b1
-        if activation == "relu":
-            np.maximum(0, Z1, out=Z1)
-        else:
-            _sigmoid(Z1, out=Z1)
-        Z2 = np.dot(Z1, W2)
-        Z2 += b2
+        A1 = np.empty((X.shape[0], W1.shape[1]), X.dtype)
+        self.dense_forward(X, W1, b1, activation, A1, A1)  # in place: Z1 is not needed
+        Z2 = np.empty((X.shape[0], W2.shape[1]), X.dtype)
+        self.dense_forward(A1, W2, b2, "identity", Z2, Z2)
         return np.argmax(Z2, axis=1, out=out)
 
 
