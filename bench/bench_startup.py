@@ -47,13 +47,18 @@ def test_startup(benchmark, timing, tools, tmp_path_factory, kind, name):
     if kind == "warm" and timing:
         startup_run(name, threads=THREADS)  # make sure the usual cache holds this variant
 
+    caches = []
+
     def setup():
         cache = tmp_path_factory.mktemp("numba-cache") if kind == "cold" else None
+        caches.append(cache)
         return (name,), dict(dtype="float64", threads=THREADS, cache_dir=cache)
 
     result = benchmark.pedantic(startup_run, setup=setup, rounds=3 if timing else 1)
     benchmark.extra_info.update({k: v for k, v in result.items() if k != "loss"})
     assert result["backend"] == name
+    if kind == "cold" and name == "numba":  # the next start is warm only if the step was cached
+        assert list(caches[-1].rglob("*fused_sgd_step*.nbi")), "fused step not written to cache"
     assert 0 < result["import_s"] <= result["backend_s"] <= result["first_step_s"]
     assert math.isfinite(result["loss"])
     assert abs(result["loss"] - _reference_first_loss()) <= 1e-9 * abs(result["loss"])

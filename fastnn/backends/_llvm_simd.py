@@ -1,4 +1,4 @@
-"""Two Numba intrinsics that keep a row of accumulators in vector registers.
+"""Numba intrinsics: two that keep a row of accumulators in vector registers, and two small ones.
 
 Why this module exists: the first layer's work is, per sample, ``acc[:] += x_k * W1[k, :]`` over
 the sample's non-zero pixels ``k``. Written as an ``@njit`` loop, LLVM cannot prove that ``acc``
@@ -10,6 +10,9 @@ change that. Emitting the loop as LLVM IR with the accumulators as SSA vector va
 ``prefetch(a, i)``
     hint the CPU to fetch the cache line of ``a[i]`` (1-d array; no effect on results, and an
     out-of-range ``i`` is harmless: prefetches do not fault).
+``fetch_add(a, i, v)``
+    atomically ``old = a[i]; a[i] += v``, returning ``old`` (1-d integer array): the counter
+    through which threads claim work items one at a time.
 ``gather_axpy(out, M, rows, scale, table, start, stop, accumulate)``
     ``out[:] = (out[:] if accumulate else 0) + sum_p s_p * M[r_p, :]``
 ``scatter_axpy(M, rows, scale, table, start, stop, v)``
@@ -44,7 +47,7 @@ from llvmlite import ir
 from numba.core import cgutils, types
 from numba.extending import intrinsic
 
-__all__ = ["gather_axpy", "scatter_axpy", "prefetch", "VECTORS_PER_BLOCK", "LANES"]
+__all__ = ["gather_axpy", "scatter_axpy", "prefetch", "fetch_add", "VECTORS_PER_BLOCK", "LANES"]
 
 
 def _vectors_per_block():
@@ -358,5 +361,21 @@ def prefetch(typingctx, a, i):
         addr = builder.gep(data, [builder.mul(args[1], stride)])  # not inbounds: may be past
         builder.call(fn, [addr, ir.Constant(_I32, 0), ir.Constant(_I32, 3), ir.Constant(_I32, 1)])
         return context.get_dummy_value()
+
+    return sig, codegen
+
+
+@intrinsic
+def fetch_add(typingctx, a, i, v):
+    """Atomically ``old = a[i]; a[i] += v``; returns ``old`` (sequentially consistent)."""
+    if not (isinstance(a, types.Array) and a.ndim == 1 and isinstance(a.dtype, types.Integer)
+            and isinstance(i, types.Integer) and isinstance(v, types.Integer)):
+        raise TypeError(f"fetch_add takes a 1-d integer array and two integers, got {a}, {i}, {v}")
+    sig = a.dtype(a, types.intp, a.dtype)
+
+    def codegen(context, builder, signature, args):
+        ary = context.make_array(signature.args[0])(context, builder, value=args[0])
+        ptr = cgutils.get_item_pointer(context, builder, signature.args[0], ary, [args[1]])
+        return builder.atomic_rmw("add", ptr, args[2], "seq_cst")
 
     return sig, codegen

@@ -11,7 +11,9 @@ would cost its own LLVM module, and compile time is what this backend has to wat
 
 Determinism. ``prange`` loops only split work whose outputs belong to one iteration (a sample's
 rows, a chunk of W1's rows, a set of classes); every sum runs in a fixed order that does not
-depend on the number of threads. No fast-math flags.
+depend on the number of threads. The fused step goes one further: its threads claim work items
+one at a time from an atomic counter, so which thread runs an item changes from call to call,
+but never what the item computes. No fast-math flags.
 
 Zeros. Exact zeros of the input are skipped in the first layer (forward and ``dW1``): the
 fused step reads a per-sample list of non-zero pixels (CSR) built once per data set, and the
@@ -24,13 +26,19 @@ from __future__ import annotations
 import numpy as np
 from numba import get_thread_id, njit, prange
 
-from ._llvm_simd import gather_axpy, prefetch, scatter_axpy
+from ._llvm_simd import fetch_add, gather_axpy, prefetch, scatter_axpy
 
 RELU, SIGMOID, IDENTITY = 0, 1, 2
 #: Bytes of W1 / dW1 rows one chunk may span: the L1 data cache of the machines we measured.
 CHUNK_BYTES = 32768
 #: Bytes per vector in ``_llvm_simd``; the fused step pads its own rows to a multiple of this.
 LANE_BYTES = 64
+#: Samples a thread of the fused step claims at a time: few enough that a thread the machine
+#: slows down leaves its share to the others (on a shared 2-core VM, one core often runs 20 %
+#: slower than the other), many enough that claiming costs nothing.
+SAMPLES_PER_CLAIM = 16
+#: Slots of the fused step's ``claims`` counters, one cache line apart.
+SAMPLE_CLAIMS, TASK_CLAIMS, N_CLAIMS = 0, 8, 16
 
 
 def _prange_only():
@@ -337,17 +345,21 @@ def predict_labels_csr(offsets, pixels, values, table, W1p, b1, W2, b2, act, out
 # --- the fused SGD train step ---------------------------------------------------------------------
 
 @njit(parallel=_prange_only(), cache=True)
-def fused_sgd_step(data, params, work, idx, consts, act, chunk):
+def fused_sgd_step(data, params, work, idx, consts, act, chunk, n_threads):
     """One SGD iteration on the mini-batch ``idx``; returns ``(sum of log terms, n_correct)``.
 
     data = (offsets, pixels, values, table, y, starts): the data set as lists of non-zero pixels
     and where each chunk of pixels starts in them (``chunk_starts``); params = (W1, b1, W2, b2),
     updated in place; work = the step's buffers, the ``*p`` ones with rows zero-padded to whole
-    vectors and aligned to cache lines; consts = (one, eps, n, lr) in the working dtype.
+    vectors and aligned to cache lines, then ``tasks`` (the gradient work items, the costliest
+    first: chunk numbers, and -1 / -2 for the halves of ``_layer2_grads``) and ``claims`` (the
+    counters); consts = (one, eps, n, lr) in the working dtype; n_threads =
+    ``numba.get_num_threads()`` (calling it in here would keep the kernel out of the cache).
     """
     offsets, pixels, values, table, y, starts = data
     W1, b1, W2, b2 = params
-    W1p, Z1p, A1p, Z2, dZ2, dZ1p, W2Tp, dW2T, bounds, terms, hits, dW1p, db1, dW2, db2 = work
+    W1p, Z1p, A1p, Z2, dZ2, dZ1p, W2Tp, dW2T, bounds, terms, hits, dW1p, db1, dW2, db2 = work[:15]
+    tasks, claims = work[15], work[16]
     N, n, lr = offsets.shape[0] - 1, idx.shape[0], consts[3]
     d, h = W1.shape
     _check_index(idx, N, "idx out of range")
@@ -357,28 +369,36 @@ def fused_sgd_step(data, params, work, idx, consts, act, chunk):
     for j in range(h):
         for c in range(W2.shape[1]):
             W2Tp[c, j] = W2[j, c]
+    claims[SAMPLE_CLAIMS] = 0
+    claims[TASK_CLAIMS] = 0
+    n_blocks = -(-n // SAMPLES_PER_CLAIM)
     # 1. per sample: forward, loss, dZ2, dZ1; and where its pixel chunks start (for step 2)
-    for i in prange(n):
-        _prefetch_sample(data, idx, i + 2, i + 4)
-        s = idx[i] + N if idx[i] < 0 else idx[i]
-        z1 = Z1p[get_thread_id()]  # a row per thread: Z1 is not needed after this sample
-        gather_axpy(z1, W1p, pixels, values, table, offsets[s], offsets[s + 1], False)
-        _bias_act(z1, b1, act, A1p[i], consts[0])
-        gather_axpy(Z2[i], W2, None, A1p[i], None, 0, h, False)
-        _bias_act(Z2[i], b2, IDENTITY, Z2[i], consts[0])
-        terms[i], hits[i] = _softmax_ce_row(Z2[i], y[s], consts, dZ2[i])
-        gather_axpy(dZ1p[i], W2Tp, None, dZ2[i], None, 0, W2Tp.shape[0], False)
-        _act_grad(dZ1p[i], z1, A1p[i], act, consts[0], h)
-        for c in range(bounds.shape[0]):
-            bounds[c, i] = offsets[s] + starts[s, c]
+    for _ in prange(n_threads):
+        z1 = Z1p[get_thread_id()]  # a row per thread: Z1 is not needed after its sample
+        block = fetch_add(claims, SAMPLE_CLAIMS, 1)
+        while block < n_blocks:
+            for i in range(block * SAMPLES_PER_CLAIM, min(n, (block + 1) * SAMPLES_PER_CLAIM)):
+                _prefetch_sample(data, idx, i + 2, i + 4)
+                s = idx[i] + N if idx[i] < 0 else idx[i]
+                gather_axpy(z1, W1p, pixels, values, table, offsets[s], offsets[s + 1], False)
+                _bias_act(z1, b1, act, A1p[i], consts[0])
+                gather_axpy(Z2[i], W2, None, A1p[i], None, 0, h, False)
+                _bias_act(Z2[i], b2, IDENTITY, Z2[i], consts[0])
+                terms[i], hits[i] = _softmax_ce_row(Z2[i], y[s], consts, dZ2[i])
+                gather_axpy(dZ1p[i], W2Tp, None, dZ2[i], None, 0, W2Tp.shape[0], False)
+                _act_grad(dZ1p[i], z1, A1p[i], act, consts[0], h)
+                for c in range(bounds.shape[0]):
+                    bounds[c, i] = offsets[s] + starts[s, c]
+            block = fetch_add(claims, SAMPLE_CLAIMS, 1)
     # 2. dW1 = X.T @ dZ1 by chunks of W1's rows (then W1 -= lr * dW1), and layer 2's grads
-    n_tasks = bounds.shape[0] + 1
-    for q in prange(n_tasks):
-        ch = _grad_task(q, n_tasks)
-        if ch < 0:
-            _layer2_grads(ch, A1p, dZ2, dZ1p[:, :h], dW2T, dW2, db2, db1)
-        else:
-            _dW1_chunk(ch, chunk, pixels, values, table, bounds, dZ1p, lr, dW1p, W1)
+    for _ in prange(n_threads):
+        q = fetch_add(claims, TASK_CLAIMS, 1)
+        while q < tasks.shape[0]:
+            if tasks[q] < 0:
+                _layer2_grads(tasks[q], A1p, dZ2, dZ1p[:, :h], dW2T, dW2, db2, db1)
+            else:
+                _dW1_chunk(tasks[q], chunk, pixels, values, table, bounds, dZ1p, lr, dW1p, W1)
+            q = fetch_add(claims, TASK_CLAIMS, 1)
     _sgd(b1, db1, lr)
     _sgd(W2, dW2, lr)
     _sgd(b2, db2, lr)
@@ -387,6 +407,25 @@ def fused_sgd_step(data, params, work, idx, consts, act, chunk):
         total += terms[i]
         n_correct += hits[i]
     return total, n_correct
+
+
+@njit(cache=True)
+def gradient_tasks(starts, n_classes, tasks):
+    """``tasks`` = the fused step's gradient work items, the costliest first: chunk ``c`` costs
+    its data set's non-zero pixels (``starts[:, c + 1] - starts[:, c]`` summed), a half of
+    ``_layer2_grads`` about as much as ``n_classes / 2`` pixels per sample (a ``dW2`` row each)."""
+    n_samples, n_chunks = starts.shape[0], starts.shape[1] - 1
+    cost = np.empty(n_chunks + 2, np.float64)
+    for c in range(n_chunks):
+        total = 0
+        for s in range(n_samples):
+            total += starts[s, c + 1] - starts[s, c]
+        cost[c] = total
+    cost[n_chunks] = cost[n_chunks + 1] = n_samples * (n_classes // 2 + 1)
+    order = np.argsort(-cost, kind="mergesort")  # stable: equal costs keep chunk order
+    for q in range(n_chunks + 2):
+        c = order[q]
+        tasks[q] = c if c < n_chunks else n_chunks - 1 - c  # -1, -2: the layer-2 halves
 
 
 @njit(cache=True, inline="always")

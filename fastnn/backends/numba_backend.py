@@ -265,12 +265,15 @@ class FusedSGDStep:
         offsets, pixels, values, starts = backend._nonzero_pixels(x_u8, self.chunk)
         self.data = (offsets, pixels, values, backend._table(dt).copy(), y, starts)
         n, z, e = self.batch_size, _aligned_zeros, np.empty
-        # W1p Z1p A1p Z2 dZ2 dZ1p W2Tp dW2T bounds terms hits dW1p db1 dW2 db2
+        tasks = e(starts.shape[1] + 1, np.int64)
+        K.gradient_tasks(starts, c, tasks)
+        # W1p Z1p A1p Z2 dZ2 dZ1p W2Tp dW2T bounds terms hits dW1p db1 dW2 db2 tasks claims
         threads = int(numba.config.NUMBA_NUM_THREADS)
         self.work = (z((d, hp), dt), z((threads, hp), dt), z((n, hp), dt), e((n, c), dt),
                      e((n, c), dt), z((n, hp), dt), z((c, hp), dt), z((c, hp), dt),
                      e((starts.shape[1], n), np.int64), e(n, np.float64), e(n, np.int64),
-                     z((d, hp), dt), e(h, dt), e((h, c), dt), e(c, dt))
+                     z((d, hp), dt), e(h, dt), e((h, c), dt), e(c, dt), tasks,
+                     z(K.N_CLAIMS, np.int64))
         self.idx = np.empty(self.batch_size, np.int64)
         self.dtype = dt
 
@@ -284,5 +287,5 @@ class FusedSGDStep:
         params = (p["W1"], p["b1"], p["W2"], p["b2"])
         consts = _consts(self.dtype, self.batch_size, self.optimizer.lr)
         total, n_correct = K.fused_sgd_step(self.data, params, self.work, self.idx, consts,
-                                            self.act, self.chunk)
+                                            self.act, self.chunk, numba.get_num_threads())
         return _loss(total, self.dtype, self.batch_size), int(n_correct)
