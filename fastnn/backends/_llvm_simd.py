@@ -166,12 +166,13 @@ def _no_unroll(module):
 def _column_blocks(builder, width, vec, emit_block):
     """Cover ``width`` columns: ``emit_block(col0, n_vectors, tail_mask)`` per pass over ``p``.
 
-    Passes: full blocks of ``VECTORS_PER_BLOCK`` vectors in a loop; then the remaining whole
-    vectors in one pass (a variant per count, chosen by a switch); then, if the width is not a
-    multiple of the lanes, one masked vector. Only the partial vector is masked: a masked
-    store, even with every lane on, cannot forward its data to a later load of the same
-    address, which doubles the cost of ``scatter_axpy``. (One variant per (whole, partial)
-    pair would save the extra pass but doubles the IR, and compile time grows with it.)
+    Passes: full blocks of ``VECTORS_PER_BLOCK`` vectors in a loop; then what is left in one
+    pass: its whole vectors and, if the width is not a multiple of the lanes, a masked last
+    one (a variant per case, chosen by a switch). One pass matters for the rows of a width like
+    50, read straight from W1 with no padded copy: a second pass for the tail would read every
+    row's indices and scales twice. Only the partial vector is masked: a masked store, even
+    with every lane on, cannot forward its data to a later load of the same address, which
+    doubles the cost of ``scatter_axpy``.
     """
     lanes = ir.Constant(_I64, vec.lanes)
     per_block = VECTORS_PER_BLOCK * vec.lanes
@@ -182,17 +183,18 @@ def _column_blocks(builder, width, vec, emit_block):
     col0 = builder.mul(n_full, ir.Constant(_I64, per_block))
     rest = builder.sub(width, col0)
     whole, part = builder.udiv(rest, lanes), builder.urem(rest, lanes)
-    after_whole = builder.append_basic_block("whole.done")
-    switch = builder.switch(whole, after_whole)  # 0: no whole vectors left
-    for n_whole in range(1, VECTORS_PER_BLOCK):
-        block = builder.append_basic_block(f"whole{n_whole}")
-        switch.add_case(ir.Constant(_I64, n_whole), block)
-        builder.position_at_end(block)
-        emit_block(col0, n_whole, None)
-        builder.branch(after_whole)
-    builder.position_at_end(after_whole)
-    with builder.if_then(builder.icmp_unsigned("!=", part, ir.Constant(_I64, 0))):
-        emit_block(builder.add(col0, builder.mul(whole, lanes)), 1, vec.mask(part))
+    has_part = builder.zext(builder.icmp_unsigned("!=", part, ir.Constant(_I64, 0)), _I64)
+    case = builder.add(builder.mul(whole, ir.Constant(_I64, 2)), has_part)
+    done = builder.append_basic_block("rest.done")
+    switch = builder.switch(case, done)  # case 0: nothing left
+    for n_whole in range(VECTORS_PER_BLOCK):
+        for with_part in (0, 1) if n_whole else (1,):
+            block = builder.append_basic_block(f"rest{n_whole}{'p' if with_part else ''}")
+            switch.add_case(ir.Constant(_I64, 2 * n_whole + with_part), block)
+            builder.position_at_end(block)
+            emit_block(col0, n_whole + with_part, vec.mask(part) if with_part else None)
+            builder.branch(done)
+    builder.position_at_end(done)
 
 
 class _Spec:

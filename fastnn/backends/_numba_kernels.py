@@ -307,18 +307,18 @@ def two_layer_backward(X, Z1, A1, W2, dZ2, act, dZ1, dW1, db1, dW2, db2, W2T, dW
 
 
 @njit(parallel=_prange_only(), cache=True)
-def predict_labels(X, W1p, b1, W2, b2, act, out, rows_buf, vals_buf, hidden_buf, logits_buf,
+def predict_labels(X, W1, b1, W2, b2, act, out, rows_buf, vals_buf, hidden_buf, logits_buf,
                    one):
     """``out[i] = argmax(act(X[i] @ W1 + b1) @ W2 + b2)``; zeros of X skipped if W1 is finite.
-    ``W1p`` is W1 with rows zero-padded to whole vectors (``hidden_buf`` rows likewise)."""
+    ``hidden_buf`` and ``logits_buf`` hold a row per thread."""
     n, d = X.shape
     h = b1.shape[0]
-    keep_zeros = not _all_finite(W1p)
+    keep_zeros = not _all_finite(W1)
     for i in prange(n):
         t = get_thread_id()
         z1, z2 = hidden_buf[t], logits_buf[t]
         c = _compress(X[i], 0, d, rows_buf[t], vals_buf[t], keep_zeros)
-        gather_axpy(z1, W1p, rows_buf[t], vals_buf[t], None, 0, c, False)
+        gather_axpy(z1, W1, rows_buf[t], vals_buf[t], None, 0, c, False)
         _bias_act(z1, b1, act, z1, one)
         gather_axpy(z2, W2, None, z1, None, 0, h, False)
         _bias_act(z2, b2, IDENTITY, z2, one)
@@ -326,7 +326,7 @@ def predict_labels(X, W1p, b1, W2, b2, act, out, rows_buf, vals_buf, hidden_buf,
 
 
 @njit(parallel=_prange_only(), cache=True)
-def predict_labels_csr(offsets, pixels, values, table, W1p, b1, W2, b2, act, out, hidden_buf,
+def predict_labels_csr(offsets, pixels, values, table, W1, b1, W2, b2, act, out, hidden_buf,
                        logits_buf, one):
     """``predict_labels`` of a data set held as lists of non-zero pixels (``fill_csr``), scaled
     by ``table``: no float copy of the pixels is made. Exact only for a finite W1 (the caller
@@ -335,7 +335,7 @@ def predict_labels_csr(offsets, pixels, values, table, W1p, b1, W2, b2, act, out
     for i in prange(out.shape[0]):
         t = get_thread_id()
         z1, z2 = hidden_buf[t], logits_buf[t]
-        gather_axpy(z1, W1p, pixels, values, table, offsets[i], offsets[i + 1], False)
+        gather_axpy(z1, W1, pixels, values, table, offsets[i], offsets[i + 1], False)
         _bias_act(z1, b1, act, z1, one)
         gather_axpy(z2, W2, None, z1, None, 0, h, False)
         _bias_act(z2, b2, IDENTITY, z2, one)
@@ -351,21 +351,18 @@ def fused_sgd_step(data, params, work, idx, consts, act, chunk, n_threads):
     data = (offsets, pixels, values, table, y, starts): the data set as lists of non-zero pixels
     and where each chunk of pixels starts in them (``chunk_starts``); params = (W1, b1, W2, b2),
     updated in place; work = the step's buffers, the ``*p`` ones with rows zero-padded to whole
-    vectors and aligned to cache lines, then ``tasks`` (the gradient work items, the costliest
+    vectors and aligned to cache lines (W1 is read as it is: its rows end in a masked vector), then ``tasks`` (the gradient work items, the costliest
     first: chunk numbers, and -1 / -2 for the halves of ``_layer2_grads``) and ``claims`` (the
     counters); consts = (one, eps, n, lr) in the working dtype; n_threads =
     ``numba.get_num_threads()`` (calling it in here would keep the kernel out of the cache).
     """
     offsets, pixels, values, table, y, starts = data
     W1, b1, W2, b2 = params
-    W1p, Z1p, A1p, Z2, dZ2, dZ1p, W2Tp, dW2T, bounds, terms, hits, dW1p, db1, dW2, db2 = work[:15]
-    tasks, claims = work[15], work[16]
+    Z1p, A1p, Z2, dZ2, dZ1p, W2Tp, dW2T, bounds, terms, hits, dW1p, db1, dW2, db2 = work[:14]
+    tasks, claims = work[14], work[15]
     N, n, lr = offsets.shape[0] - 1, idx.shape[0], consts[3]
     d, h = W1.shape
     _check_index(idx, N, "idx out of range")
-    for k in range(d):  # aligned, padded rows: no split or masked loads in the gather below
-        for j in range(h):
-            W1p[k, j] = W1[k, j]
     for j in range(h):
         for c in range(W2.shape[1]):
             W2Tp[c, j] = W2[j, c]
@@ -374,13 +371,13 @@ def fused_sgd_step(data, params, work, idx, consts, act, chunk, n_threads):
     n_blocks = -(-n // SAMPLES_PER_CLAIM)
     # 1. per sample: forward, loss, dZ2, dZ1; and where its pixel chunks start (for step 2)
     for _ in prange(n_threads):
-        z1 = Z1p[get_thread_id()]  # a row per thread: Z1 is not needed after its sample
+        z1 = Z1p[get_thread_id(), :h]  # a row per thread: Z1 is not needed after its sample
         block = fetch_add(claims, SAMPLE_CLAIMS, 1)
         while block < n_blocks:
             for i in range(block * SAMPLES_PER_CLAIM, min(n, (block + 1) * SAMPLES_PER_CLAIM)):
                 _prefetch_sample(data, idx, i + 2, i + 4)
                 s = idx[i] + N if idx[i] < 0 else idx[i]
-                gather_axpy(z1, W1p, pixels, values, table, offsets[s], offsets[s + 1], False)
+                gather_axpy(z1, W1, pixels, values, table, offsets[s], offsets[s + 1], False)
                 _bias_act(z1, b1, act, A1p[i], consts[0])
                 gather_axpy(Z2[i], W2, None, A1p[i], None, 0, h, False)
                 _bias_act(Z2[i], b2, IDENTITY, Z2[i], consts[0])

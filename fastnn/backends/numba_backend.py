@@ -150,12 +150,9 @@ class NumbaBackend(Backend):
 
     def predict_labels(self, X, W1, b1, W2, b2, activation, out):
         (d, h), c, dt = W1.shape, W2.shape[1], X.dtype
-        hp = _padded(h, dt)
-        W1p = self._buf("W1p", (d, hp), dt, aligned=True)  # aligned rows: faster gathers
-        W1p[:, :h] = W1
-        K.predict_labels(X, W1p, b1, W2, b2, _act_code(activation), out,
+        K.predict_labels(X, W1, b1, W2, b2, _act_code(activation), out,
                          self._per_thread("rows", d, np.int32), self._per_thread("vals", d, dt),
-                         self._per_thread("hidden", hp, dt), self._per_thread("logits", c, dt),
+                         self._per_thread("hidden", h, dt), self._per_thread("logits", c, dt),
                          dt.type(1))
         return out
 
@@ -165,12 +162,10 @@ class NumbaBackend(Backend):
         if not np.isfinite(W1).all():
             return super().predict_labels_u8(x_u8, W1, b1, W2, b2, activation, out, chunk)
         (d, h), c, dt = W1.shape, W2.shape[1], W1.dtype
-        hp = _padded(h, dt)
-        offsets, pixels, values, _ = self._nonzero_pixels(x_u8, K.chunk_rows(hp * dt.itemsize, d))
-        W1p = self._buf("W1p", (d, hp), dt, aligned=True)
-        W1p[:, :h] = W1
-        K.predict_labels_csr(offsets, pixels, values, self._table(dt), W1p, b1, W2, b2,
-                             _act_code(activation), out, self._per_thread("hidden", hp, dt),
+        step_chunk = K.chunk_rows(_padded(h, dt) * dt.itemsize, d)  # the fused step's: one entry
+        offsets, pixels, values, _ = self._nonzero_pixels(x_u8, step_chunk)
+        K.predict_labels_csr(offsets, pixels, values, self._table(dt), W1, b1, W2, b2,
+                             _act_code(activation), out, self._per_thread("hidden", h, dt),
                              self._per_thread("logits", c, dt), dt.type(1))
         return out
 
@@ -267,9 +262,9 @@ class FusedSGDStep:
         n, z, e = self.batch_size, _aligned_zeros, np.empty
         tasks = e(starts.shape[1] + 1, np.int64)
         K.gradient_tasks(starts, c, tasks)
-        # W1p Z1p A1p Z2 dZ2 dZ1p W2Tp dW2T bounds terms hits dW1p db1 dW2 db2 tasks claims
+        # Z1p A1p Z2 dZ2 dZ1p W2Tp dW2T bounds terms hits dW1p db1 dW2 db2 tasks claims
         threads = int(numba.config.NUMBA_NUM_THREADS)
-        self.work = (z((d, hp), dt), z((threads, hp), dt), z((n, hp), dt), e((n, c), dt),
+        self.work = (z((threads, hp), dt), z((n, hp), dt), e((n, c), dt),
                      e((n, c), dt), z((n, hp), dt), z((c, hp), dt), z((c, hp), dt),
                      e((starts.shape[1], n), np.int64), e(n, np.float64), e(n, np.int64),
                      z((d, hp), dt), e(h, dt), e((h, c), dt), e(c, dt), tasks,
