@@ -378,9 +378,6 @@ def _cmd_info(args) -> int:
     source = f"{backends.ENV_VAR}={env} overrides the choice" if env else (
         f"fastest available; set {backends.ENV_VAR} to override")
     print(f"  auto -> {auto}  ({source})")
-    if not env:
-        print(f"  train() with auto uses numpy for mini-batches of <= "
-              f"{backends.AUTO_NUMPY_MAX_BATCH} samples, where bench/REPORT.md found it faster")
 
     print("\nthreads:")
     print(f"  cpu count              {os.cpu_count()}")

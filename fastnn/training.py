@@ -90,8 +90,7 @@ def train(*, backend="auto", hidden_size=50, activation="relu", optimizer="sgd",
     Parameters
     ----------
     backend : {"auto", "numpy", "numba"}, default "auto"
-        ``"auto"``: ``FASTNN_BACKEND`` if set, else NumPy for batches of at most 16 samples
-        (faster there) and the fastest working backend otherwise.
+        ``"auto"``: ``FASTNN_BACKEND`` if set, else the fastest backend that works here.
     hidden_size : int, default 50
     activation : {"relu", "sigmoid"}, default "relu"
     optimizer : {"sgd", "momentum", "adagrad", "rmsprop", "adam"}, default "sgd"
@@ -158,7 +157,7 @@ def train(*, backend="auto", hidden_size=50, activation="relu", optimizer="sgd",
         raise TypeError(f"callback must be callable, got {type(callback).__name__}")
 
     if not isinstance(backend, backends.Backend):
-        backend = backends.resolve_name(backend, batch_size=batch_size)
+        backend = backends.resolve_name(backend)
     random_state = np.random.RandomState(seed)
     network = TwoLayerNet(x_train.shape[1], hidden_size, 10, weight_init_std,
                           activation=activation, backend=backend, dtype=dtype, seed=random_state)

@@ -324,7 +324,6 @@ def test_info_names_backends_data_and_threads(capsys, monkeypatch):
     for name in backends.NAMES:
         assert re.search(rf"^  {name} +(available|unavailable: .+)$", out, re.MULTILINE), name
     assert f"auto -> {backends.resolve_name('auto')}" in out
-    assert f"mini-batches of <= {backends.AUTO_NUMPY_MAX_BATCH} samples" in out
     assert str(mnist.BUNDLED_PATH) in out
     assert "x_train 60000x28x28 uint8" in out
     assert f"cpu count              {os.cpu_count()}" in out

@@ -29,10 +29,6 @@ _REGISTRY = {
 NAMES = tuple(_REGISTRY)
 #: Preference order for "auto": fastest first.
 _AUTO_ORDER = ("numba", "numpy")
-#: For training mini-batches of at most this many samples "auto" picks NumPy: in the scaling
-#: sweep of bench/REPORT.md the fused Numba step, which copies and updates all of W1 every step,
-#: lost to the NumPy step at batch 16 and below (in both dtypes, on 2 cores).
-AUTO_NUMPY_MAX_BATCH = 16
 ENV_VAR = "FASTNN_BACKEND"
 
 _instances: dict[str, Backend] = {}
@@ -84,11 +80,11 @@ def unavailable_reason(name: str) -> str | None:
     return _failures[name]
 
 
-def resolve_name(name: str = "auto", *, batch_size: int | None = None) -> str:
+def resolve_name(name: str = "auto") -> str:
     """The concrete backend name that ``name`` stands for (``"auto"`` and ``FASTNN_BACKEND``).
 
-    With ``batch_size`` (training), "auto" picks NumPy for mini-batches of at most
-    ``AUTO_NUMPY_MAX_BATCH`` samples, where it is the faster backend.
+    "auto" is the fastest backend that works here: Numba, which bench/REPORT.md finds faster
+    at every batch and hidden size it measures, else NumPy (with one warning saying why).
     """
     _check_name(name)
     if name == "auto":
@@ -98,8 +94,6 @@ def resolve_name(name: str = "auto", *, batch_size: int | None = None) -> str:
             name = env
     if name != "auto":
         return name
-    if batch_size is not None and batch_size <= AUTO_NUMPY_MAX_BATCH:
-        return "numpy"
     for candidate in _AUTO_ORDER:
         if _load(candidate) is not None:
             if candidate != _AUTO_ORDER[0]:

@@ -350,11 +350,12 @@ def fused_sgd_step(data, params, work, idx, consts, act, chunk, n_threads):
 
     data = (offsets, pixels, values, table, y, starts): the data set as lists of non-zero pixels
     and where each chunk of pixels starts in them (``chunk_starts``); params = (W1, b1, W2, b2),
-    updated in place; work = the step's buffers, the ``*p`` ones with rows zero-padded to whole
-    vectors and aligned to cache lines (W1 is read as it is: its rows end in a masked vector), then ``tasks`` (the gradient work items, the costliest
-    first: chunk numbers, and -1 / -2 for the halves of ``_layer2_grads``) and ``claims`` (the
-    counters); consts = (one, eps, n, lr) in the working dtype; n_threads =
-    ``numba.get_num_threads()`` (calling it in here would keep the kernel out of the cache).
+    updated in place (W1's rows are read as they are, the last vector of each masked); work =
+    the step's buffers, the ``*p`` ones with rows zero-padded to whole vectors and aligned to
+    cache lines, then ``tasks`` (the gradient work items, the costliest first: chunk numbers,
+    and -1 / -2 for the halves of ``_layer2_grads``) and ``claims`` (the counters); consts =
+    (one, eps, n, lr) in the working dtype; n_threads = ``numba.get_num_threads()`` (calling it
+    in here would keep the kernel out of the cache).
     """
     offsets, pixels, values, table, y, starts = data
     W1, b1, W2, b2 = params
