@@ -102,11 +102,6 @@ class NumbaBackend(Backend):
         if out[0] != 3.0:
             raise RuntimeError(f"numba compile probe returned {out[0]!r}, expected 3.0")
 
-    @staticmethod
-    def threads() -> dict:
-        """Same as :func:`runtime_info`."""
-        return runtime_info()
-
     # -- buffers owned by the backend, reused between calls (never returned to callers) --
 
     def _buf(self, name, shape, dtype, aligned=False):
