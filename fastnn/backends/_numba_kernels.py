@@ -359,7 +359,7 @@ def fused_sgd_step(data, params, work, idx, consts, act, chunk, n_threads):
     """
     offsets, pixels, values, table, y, starts = data
     W1, b1, W2, b2 = params
-    Z1p, A1p, Z2, dZ2, dZ1p, W2Tp, dW2T, bounds, terms, hits, dW1p, db1, dW2, db2 = work[:14]
+    Z1, A1p, Z2, dZ2, dZ1p, W2Tp, dW2T, bounds, terms, hits, dW1p, db1, dW2, db2 = work[:14]
     tasks, claims = work[14], work[15]
     N, n, lr = offsets.shape[0] - 1, idx.shape[0], consts[3]
     d, h = W1.shape
@@ -372,7 +372,7 @@ def fused_sgd_step(data, params, work, idx, consts, act, chunk, n_threads):
     n_blocks = -(-n // SAMPLES_PER_CLAIM)
     # 1. per sample: forward, loss, dZ2, dZ1; and where its pixel chunks start (for step 2)
     for _ in prange(n_threads):
-        z1 = Z1p[get_thread_id(), :h]  # a row per thread: Z1 is not needed after its sample
+        z1 = Z1[get_thread_id()]  # a row per thread: Z1 is not needed after its sample
         block = fetch_add(claims, SAMPLE_CLAIMS, 1)
         while block < n_blocks:
             for i in range(block * SAMPLES_PER_CLAIM, min(n, (block + 1) * SAMPLES_PER_CLAIM)):

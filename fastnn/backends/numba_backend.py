@@ -104,11 +104,11 @@ class NumbaBackend(Backend):
 
     # -- buffers owned by the backend, reused between calls (never returned to callers) --
 
-    def _buf(self, name, shape, dtype, aligned=False):
+    def _buf(self, name, shape, dtype):
         key = (name, shape, np.dtype(dtype).str)
         buf = self._buffers.get(key)
         if buf is None:
-            buf = self._buffers[key] = (_aligned_zeros if aligned else np.empty)(shape, dtype)
+            buf = self._buffers[key] = np.empty(shape, dtype)
         return buf
 
     def _per_thread(self, name, width, dtype):
@@ -259,9 +259,9 @@ class FusedSGDStep:
         n, z, e = self.batch_size, _aligned_zeros, np.empty
         tasks = e(starts.shape[1] + 1, np.int64)
         K.gradient_tasks(starts, c, tasks)
-        # Z1p A1p Z2 dZ2 dZ1p W2Tp dW2T bounds terms hits dW1p db1 dW2 db2 tasks claims
+        # Z1 A1p Z2 dZ2 dZ1p W2Tp dW2T bounds terms hits dW1p db1 dW2 db2 tasks claims
         threads = int(numba.config.NUMBA_NUM_THREADS)
-        self.work = (z((threads, hp), dt), z((n, hp), dt), e((n, c), dt),
+        self.work = (z((threads, h), dt), z((n, hp), dt), e((n, c), dt),
                      e((n, c), dt), z((n, hp), dt), z((c, hp), dt), z((c, hp), dt),
                      e((starts.shape[1], n), np.int64), e(n, np.float64), e(n, np.int64),
                      z((d, hp), dt), e(h, dt), e((h, c), dt), e(c, dt), tasks,
