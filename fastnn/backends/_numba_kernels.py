@@ -11,9 +11,10 @@ would cost its own LLVM module, and compile time is what this backend has to wat
 
 Determinism. ``prange`` loops only split work whose outputs belong to one iteration (a sample's
 rows, a chunk of W1's rows, a set of classes); every sum runs in a fixed order that does not
-depend on the number of threads. The fused step goes one further: its threads claim work items
-one at a time from an atomic counter, so which thread runs an item changes from call to call,
-but never what the item computes. No fast-math flags.
+depend on the number of threads. The gradients go one further: threads claim their work
+items (chunks of W1's rows, halves of layer 2; in the fused step also blocks of samples) one at
+a time from an atomic counter, so which thread runs an item changes from call to call, but
+never what the item computes. No fast-math flags.
 
 Zeros. Exact zeros of the input are skipped in the first layer (forward and ``dW1``): the
 fused step reads a per-sample list of non-zero pixels (CSR) built once per data set, and the
@@ -205,20 +206,6 @@ def _sgd(p, g, lr):
 
 
 @njit(cache=True, inline="always")
-def _grad_task(q, n_tasks):
-    """Work item ``q`` of the gradient ``prange``: -1 and -2 are the two halves of the small
-    layer-2 gradients (first and last item), others are chunks of W1's rows, even chunks first.
-    A static schedule gives two threads contiguous halves, so each gets one small half and
-    alternate chunks (MNIST's ink sits in the middle rows; plain halves would split unevenly)."""
-    if q == 0:
-        return -1
-    if q == n_tasks - 1:
-        return -2
-    r, half = q - 1, (n_tasks - 1) // 2  # half = ceil(n_chunks / 2) even chunks
-    return 2 * r if r < half else 2 * (r - half) + 1
-
-
-@njit(cache=True, inline="always")
 def _layer2_grads(part, A1, dZ2, dZ1, dW2T, dW2, db2, db1):
     """Half ``part`` (-1 or -2) of ``dW2 = A1.T @ dZ2`` plus ``db2`` (-1) or ``db1`` (-2).
 
@@ -282,8 +269,10 @@ def softmax_cross_entropy(logits, labels, dlogits, consts, terms):
 
 @njit(parallel=_prange_only(), cache=True)
 def two_layer_backward(X, Z1, A1, W2, dZ2, act, dZ1, dW1, db1, dW2, db2, W2T, dW2T, rows_buf,
-                       vals_buf, chunk, one):
-    """The reference's backward pass; ``dW1 = X.T @ dZ1`` skips zeros of X if dZ1 is finite."""
+                       vals_buf, chunk, one, claims, n_threads):
+    """The reference's backward pass; ``dW1 = X.T @ dZ1`` skips zeros of X if dZ1 is finite.
+    The gradient's work items are claimed as in ``fused_sgd_step``: the two halves of
+    ``_layer2_grads`` first, then W1's chunks of rows in order."""
     (n, d), h = X.shape, W2.shape[0]
     for j in range(h):
         for c in range(W2.shape[1]):
@@ -293,17 +282,21 @@ def two_layer_backward(X, Z1, A1, W2, dZ2, act, dZ1, dW1, db1, dW2, db2, W2T, dW
         _act_grad(dZ1[i], Z1[i], A1[i], act, one, h)
     keep_zeros = not _all_finite(dZ1)
     n_tasks = (d + chunk - 1) // chunk + 2
-    for q in prange(n_tasks):
-        ch = _grad_task(q, n_tasks)
-        if ch < 0:
-            _layer2_grads(ch, A1, dZ2, dZ1, dW2T, dW2, db2, db1)
-        else:
-            k0, k1 = ch * chunk, min(d, ch * chunk + chunk)
-            dW1[k0:k1] = 0
-            rows, vals = rows_buf[k0:k1], vals_buf[k0:k1]  # this chunk's own scratch
-            for i in range(n):
-                c = _compress(X[i], k0, k1, rows, vals, keep_zeros)
-                scatter_axpy(dW1, rows, vals, None, 0, c, dZ1[i])
+    claims[TASK_CLAIMS] = 0
+    for _ in prange(n_threads):
+        q = fetch_add(claims, TASK_CLAIMS, 1)
+        while q < n_tasks:
+            ch = q - 2 if q >= 2 else -1 - q
+            if ch < 0:
+                _layer2_grads(ch, A1, dZ2, dZ1, dW2T, dW2, db2, db1)
+            else:
+                k0, k1 = ch * chunk, min(d, ch * chunk + chunk)
+                dW1[k0:k1] = 0
+                rows, vals = rows_buf[k0:k1], vals_buf[k0:k1]  # this chunk's own scratch
+                for i in range(n):
+                    c = _compress(X[i], k0, k1, rows, vals, keep_zeros)
+                    scatter_axpy(dW1, rows, vals, None, 0, c, dZ1[i])
+            q = fetch_add(claims, TASK_CLAIMS, 1)
 
 
 @njit(parallel=_prange_only(), cache=True)

@@ -143,7 +143,8 @@ class NumbaBackend(Backend):
         K.two_layer_backward(X, Z1, A1, W2, dZ2, _act_code(activation), dZ1, dW1, db1, dW2, db2,
                              self._buf("W2T", (c, h), dt), self._buf("dW2T", (c, h), dt),
                              self._buf("rows1", (d,), np.int32), self._buf("vals1", (d,), dt),
-                             K.chunk_rows(h * dt.itemsize, d), dt.type(1))
+                             K.chunk_rows(h * dt.itemsize, d), dt.type(1),
+                             self._buf("claims", (K.N_CLAIMS,), np.int64), numba.get_num_threads())
 
     def predict_labels(self, X, W1, b1, W2, b2, activation, out):
         (d, h), c, dt = W1.shape, W2.shape[1], X.dtype
