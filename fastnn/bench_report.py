@@ -418,7 +418,8 @@ def render_report(ctx):
            if other == other else ". ") +
         "Every number is a median; ratios are speed-ups (>1: faster than the column's "
         "reference). Reproduce with `fastnn bench` (or `python scripts/bench_report.py`); "
-        "`--quick` for a 30-second check, `--iters 10000 --repeats 1` for the full-length run.\n")
+        "`--quick` for a 30-second check, `--iters 10000 --repeats 3` for the teaching program's "
+        "full run (about 10 minutes).\n")
     if ctx["failures"]:
         add("**Some measurements failed** and are missing below:\n")
         lines += [f"- {label}: `{message}`" for label, message in ctx["failures"].items()]
@@ -614,7 +615,7 @@ def build_parser():
         prog="fastnn bench", description="Run the benchmark comparison (every backend, the "
         "naive loop, PyTorch if installed) and write REPORT.md plus PNG plots.",
         epilog="examples:\n  fastnn bench\n  fastnn bench --quick --out /tmp/bench\n"
-               "  fastnn bench --iters 10000 --repeats 1",
+               "  fastnn bench --iters 10000 --repeats 3",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true",
                    help="fewer iterations, repeats and sizes, no cold start (under ~30 s)")
