@@ -1,6 +1,6 @@
 """Cold and warm start: a new Python process up to its first finished train step.
 
-Each round spawns ``python -c ...`` (``fastnn.bench_report.startup_run``), which imports fastnn,
+Each round spawns ``python -c ...`` (``fastnn.bench.startup.startup_run``), which imports fastnn,
 loads the data, gets the backend, builds a 784-50-10 network and runs one float64 train step at
 batch 512. *cold*: the child gets an empty ``NUMBA_CACHE_DIR``, so the Numba backend compiles from
 scratch; *warm*: the child uses the usual on-disk cache, filled beforehand. The NumPy backend has
@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from fastnn import backends
-from fastnn.bench_report import startup_run
+from fastnn.bench.startup import startup_run
 
 pytestmark = pytest.mark.benchmark(warmup=False)  # every round is a new process anyway
 

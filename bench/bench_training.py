@@ -1,9 +1,9 @@
 """A full train step, a full-test-set evaluation and a whole short training run.
 
 Rows in every group: each backend of the registry, the naive loop (the teaching program's loop as
-written, :mod:`fastnn.naive`: the "before" row) and, when PyTorch is importable, the PyTorch twin
-(:mod:`fastnn.torch_reference`). Each benchmark first checks that its implementation computes
-what the NumPy reference computes from the same weights and batches.
+written, :mod:`fastnn.bench.baselines.naive`: the "before" row) and, when PyTorch is importable,
+the PyTorch twin (:mod:`fastnn.bench.baselines.torch_twin`). Each benchmark first checks that its
+implementation computes what the NumPy reference computes from the same weights and batches.
 
 The whole run is 1,000 iterations when timed and 20 when the benchmarks are disabled (the default
 ``pytest`` run), so that the default run stays quick while still executing every row.
@@ -19,10 +19,11 @@ import numpy as np
 import pytest
 
 from fastnn import backends
-from fastnn.naive import SeedTwoLayerNet, naive_step, naive_train, prepare_data
+from fastnn.bench.baselines.naive import naive_step, naive_train, prepare_data
+from fastnn.bench.baselines.seed import TwoLayerNet as SeedTwoLayerNet
 from fastnn.network import TwoLayerNet
 from fastnn.optimizers import make_optimizer
-from fastnn.training import evaluate_accuracy, train
+from fastnn.training import train
 
 pytestmark = pytest.mark.benchmark(warmup=True, warmup_iterations=3)
 
@@ -33,8 +34,8 @@ STEP_SHAPES = ((512, 50), (1, 50), (64, 50), (4096, 50), (512, 256), (512, 1024)
 LR = 0.05
 RUN_ITERS = {True: 1000, False: 20}  # timing -> iterations of the whole-run benchmark
 #: The PyTorch twin differentiates the seed's loss, log(p + 1e-7) included, so its update differs
-#: from the reference's by a relative ~1e-7 (see fastnn.torch_reference); and the naive loop in
-#: float32 computes dW1 in float64 (the seed's integer relu_grad mask upcasts it).
+#: from the reference's by a relative ~1e-7 (see fastnn.bench.baselines.torch_twin); and the naive
+#: loop in float32 computes dW1 in float64 (the seed's integer relu_grad mask upcasts it).
 LOOSE = {"float64": 1e-6, "float32": 2e-4}
 
 
@@ -51,8 +52,8 @@ def _naive_data(dtype):
 @functools.lru_cache(maxsize=2)
 def _torch_data(dtype):
     """The training pixels as PyTorch tensors, scaled once and shared by the twins."""
+    from fastnn.bench.baselines.torch_twin import TorchTwin
     from fastnn.datasets.mnist import load_arrays
-    from fastnn.torch_reference import TorchTwin
     twin = TorchTwin(_params(50, dtype), *load_arrays()[:2])
     return twin.X_all, twin.y_all
 
@@ -94,7 +95,7 @@ def _make_step(impl, n, h, dtype, mnist):
         data = _naive_data(dtype)
         return (lambda idx: naive_step(net, data, idx, LR)), net.params
     if impl == "torch":
-        from fastnn.torch_reference import TorchTwin
+        from fastnn.bench.baselines.torch_twin import TorchTwin
         twin = TorchTwin(_params(h, dtype), learning_rate=LR,
                          prepared=_torch_data(dtype))
         return (lambda idx: twin.step(idx)[0]), twin
@@ -153,7 +154,7 @@ def test_evaluate(benchmark, timing, tools, mnist, dtype, impl):
         def evaluate():
             return float(net.accuracy(data.x_test, data.t_test))
     elif impl == "torch":
-        from fastnn.torch_reference import TorchTwin
+        from fastnn.bench.baselines.torch_twin import TorchTwin
         twin = TorchTwin(params, learning_rate=LR, prepared=_torch_data(dtype))
         X, labels = twin.prepare(x_test, y_test)
 
@@ -164,7 +165,7 @@ def test_evaluate(benchmark, timing, tools, mnist, dtype, impl):
         net.params = params
 
         def evaluate():
-            return evaluate_accuracy(net, x_test, y_test)
+            return net.accuracy_u8(x_test, y_test)
     if timing:
         evaluate()
     accuracy = benchmark(evaluate)
@@ -184,7 +185,7 @@ def _run_once(impl, iters, dtype, mnist):
         r = naive_train(iters, dtype=dtype, data=_naive_data(dtype))
         return r.losses, r.test_accuracy
     if impl == "torch":
-        from fastnn.torch_reference import torch_train
+        from fastnn.bench.baselines.torch_twin import torch_train
         r = torch_train(iters, dtype=dtype, data=mnist, threads=None)
         return r.losses, r.test_accuracy
     r = train(backend=impl, iters=iters, dtype=dtype, seed=0, data=mnist)

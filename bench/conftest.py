@@ -7,10 +7,10 @@ implementations side by side. Warm-up is on (module ``pytestmark``) and every ti
 also called once before timing, so JIT compilation is never measured.
 
 Implementations: the registry's backends (``backends.NAMES``); for the training benchmarks also
-``"naive"`` (the teaching program's loop, :mod:`fastnn.naive`) and ``"torch"`` (the optional
-PyTorch twin, :mod:`fastnn.torch_reference`). One that cannot run here is skipped with its
-reason, and the reasons are printed at the end of the run. Each bench file says at its top
-which sizes it covers and which marker turns warm-up on.
+``"naive"`` (the teaching program's loop, :mod:`fastnn.bench.baselines.naive`) and ``"torch"``
+(the optional PyTorch twin, :mod:`fastnn.bench.baselines.torch_twin`). One that cannot run here is
+skipped with its reason, and the reasons are printed at the end of the run. Each bench file says
+at its top which sizes it covers and which marker turns warm-up on.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ def require(impl):
     if impl == "naive":
         return
     if impl == "torch":
-        from fastnn.torch_reference import torch_unavailable
+        from fastnn.bench.baselines.torch_twin import torch_unavailable
         why = torch_unavailable()
     else:
         why = backends.unavailable_reason(impl)

@@ -2,31 +2,35 @@
 
 The public API, re-exported here:
 
-* :func:`train` trains the network and returns a :class:`TrainResult`;
+* :func:`train` trains the network (its parameters are the fields of :class:`TrainConfig`) and
+  returns a :class:`TrainResult`;
 * :class:`TwoLayerNet` and the teaching program's functions (``sigmoid``, ``softmax``,
   ``cross_entropy_error``, ``numerical_gradient``...) are drop-in replacements for its own
   definitions;
 * :func:`load_mnist` is the book-style loader of the bundled MNIST;
-* :mod:`fastnn.backends` chooses where the math runs (``"numpy"`` reference or ``"numba"``).
+* :mod:`fastnn.backends` chooses where the math runs (``"numpy"`` reference or ``"numba"``);
+* :func:`show_versions` describes the machine, the libraries and the thread pools.
 
 ``import fastnn`` imports neither numba nor matplotlib; they load when first needed.
 """
 
 from . import backends, datasets
+from ._info import show_versions
+from .config import TrainConfig
 from .datasets import load_mnist
 from .functions import (
-                        cross_entropy_error,
-                        identity_function,
-                        mean_squared_error,
-                        numerical_gradient,
-                        relu,
-                        relu_grad,
-                        sigmoid,
-                        sigmoid_grad,
-                        softmax,
-                        softmax_loss,
-                        step_function,
-                        sum_squared_error,
+    cross_entropy_error,
+    identity_function,
+    mean_squared_error,
+    numerical_gradient,
+    relu,
+    relu_grad,
+    sigmoid,
+    sigmoid_grad,
+    softmax,
+    softmax_loss,
+    step_function,
+    sum_squared_error,
 )
 from .network import TwoLayerNet
 from .training import TrainingDivergedError, TrainResult, train
@@ -34,7 +38,8 @@ from .training import TrainingDivergedError, TrainResult, train
 __version__ = "0.1.0"
 
 __all__ = [
-    "train", "TrainResult", "TrainingDivergedError", "TwoLayerNet", "load_mnist", "backends",
+    "train", "TrainConfig", "TrainResult", "TrainingDivergedError", "TwoLayerNet", "load_mnist",
+    "show_versions", "backends",
     "datasets", "identity_function", "step_function", "sigmoid", "sigmoid_grad", "relu",
     "relu_grad", "softmax", "mean_squared_error", "sum_squared_error", "cross_entropy_error",
     "softmax_loss", "numerical_gradient", "__version__",

@@ -12,7 +12,7 @@ from .backends.interface import ACTIVATIONS, DTYPES
 def check_choice(value, choices, name):
     """Return ``value`` if it is one of ``choices``, else raise ValueError listing them."""
     if not isinstance(value, str) or value not in choices:
-        raise ValueError(f"{name}={value!r} is not accepted; expected one of "
+        raise ValueError(f"{name}={value!r} is not known; expected one of "
                          f"{', '.join(repr(c) for c in choices)}")
     return value
 
@@ -42,6 +42,31 @@ def check_positive_int(value, name, *, maximum=None):
     if maximum is not None and value > maximum:
         raise ValueError(f"{name} must be <= {maximum}, got {value!r}")
     return int(value)
+
+
+def check_bool(value, name):
+    """Return ``value`` if it is True or False (NumPy's bool too), else raise TypeError."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    raise TypeError(f"{name} must be True or False, got {value!r}")
+
+
+def check_seed(value, name="seed"):
+    """Return ``value`` as int if it can seed ``np.random.RandomState`` (0 <= seed < 2**32)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not (
+            0 <= value < 2**32):
+        raise ValueError(f"{name} must be an integer in 0..{2**32 - 1} (a RandomState seed), "
+                         f"got {value!r}")
+    return int(value)
+
+
+def check_backend(value, name="backend"):
+    """Return ``value`` if it names a registered backend (or "auto") or is a Backend."""
+    from .backends import NAMES, Backend
+
+    if isinstance(value, Backend):
+        return value
+    return check_choice(value, ("auto",) + NAMES, name)
 
 
 def check_positive_float(value, name):
@@ -77,3 +102,38 @@ def as_features(x, n_features, dtype, name="x"):
         raise ValueError(f"{name} contains NaN or infinite values (first at row "
                          f"{int(np.flatnonzero(~np.isfinite(X).all(axis=1))[0])})")
     return X, was_1d
+
+
+def as_labels(t, *, n_samples, n_classes, name="t"):
+    """Integer labels (int64, shape (n_samples,)) from labels or one-hot rows, validated.
+
+    Raises ValueError naming ``name`` for a wrong shape, labels outside ``0..n_classes-1``,
+    non-integral labels or one-hot rows that are not one-hot.
+    """
+    t = np.asarray(t)
+    if t.ndim == 2:
+        if t.shape != (n_samples, n_classes):
+            raise ValueError(f"{name}: one-hot targets must have shape ({n_samples}, "
+                             f"{n_classes}), got {t.shape}")
+        is_binary = np.all((t == 0) | (t == 1))
+        if not (is_binary and np.all(np.count_nonzero(t, axis=1) == 1)):
+            bad = np.flatnonzero(~((t == 0) | (t == 1)).all(axis=1)
+                                 | (np.count_nonzero(t, axis=1) != 1))
+            raise ValueError(f"{name}: row {int(bad[0])} is not one-hot (exactly one 1, the rest "
+                             f"0): {t[bad[0]].tolist()}")
+        return np.argmax(t, axis=1).astype(np.int64)
+    if t.ndim != 1 or t.shape[0] != n_samples:
+        raise ValueError(f"{name}: expected {n_samples} integer labels of shape ({n_samples},) "
+                         f"or one-hot rows of shape ({n_samples}, {n_classes}), got shape "
+                         f"{t.shape}")
+    if t.dtype == bool or not (np.issubdtype(t.dtype, np.integer)
+                               or np.issubdtype(t.dtype, np.floating)):
+        raise ValueError(f"{name}: labels must be integers in 0..{n_classes - 1}, got dtype "
+                         f"{t.dtype}")
+    if np.issubdtype(t.dtype, np.floating) and not np.all(np.isfinite(t) & (t == np.round(t))):
+        raise ValueError(f"{name}: labels must be whole numbers in 0..{n_classes - 1}, got "
+                         f"non-integral values such as {t[~(t == np.round(t))][:3].tolist()}")
+    if t.size and (t.min() < 0 or t.max() >= n_classes):
+        bad = t[(t < 0) | (t >= n_classes)]
+        raise ValueError(f"{name}: labels must be in 0..{n_classes - 1}, got {bad[:5].tolist()}")
+    return t.astype(np.int64)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._validation import as_labels
 from .backends.interface import LOG_EPSILON
 
 __all__ = [
@@ -241,41 +242,6 @@ def numerical_gradient(f, x):
         grad[idx] = (fxh1 - fxh2) / (2 * h)
         x[idx] = tmp_val
     return grad
-
-
-def as_labels(t, *, n_samples, n_classes, name="t"):
-    """Integer labels (int64, shape (n_samples,)) from labels or one-hot rows, validated.
-
-    Raises ValueError naming ``name`` for a wrong shape, labels outside ``0..n_classes-1``,
-    non-integral labels or one-hot rows that are not one-hot.
-    """
-    t = np.asarray(t)
-    if t.ndim == 2:
-        if t.shape != (n_samples, n_classes):
-            raise ValueError(f"{name}: one-hot targets must have shape ({n_samples}, "
-                             f"{n_classes}), got {t.shape}")
-        is_binary = np.all((t == 0) | (t == 1))
-        if not (is_binary and np.all(np.count_nonzero(t, axis=1) == 1)):
-            bad = np.flatnonzero(~((t == 0) | (t == 1)).all(axis=1)
-                                 | (np.count_nonzero(t, axis=1) != 1))
-            raise ValueError(f"{name}: row {int(bad[0])} is not one-hot (exactly one 1, the rest "
-                             f"0): {t[bad[0]].tolist()}")
-        return np.argmax(t, axis=1).astype(np.int64)
-    if t.ndim != 1 or t.shape[0] != n_samples:
-        raise ValueError(f"{name}: expected {n_samples} integer labels of shape ({n_samples},) "
-                         f"or one-hot rows of shape ({n_samples}, {n_classes}), got shape "
-                         f"{t.shape}")
-    if t.dtype == bool or not (np.issubdtype(t.dtype, np.integer)
-                               or np.issubdtype(t.dtype, np.floating)):
-        raise ValueError(f"{name}: labels must be integers in 0..{n_classes - 1}, got dtype "
-                         f"{t.dtype}")
-    if np.issubdtype(t.dtype, np.floating) and not np.all(np.isfinite(t) & (t == np.round(t))):
-        raise ValueError(f"{name}: labels must be whole numbers in 0..{n_classes - 1}, got "
-                         f"non-integral values such as {t[~(t == np.round(t))][:3].tolist()}")
-    if t.size and (t.min() < 0 or t.max() >= n_classes):
-        bad = t[(t < 0) | (t >= n_classes)]
-        raise ValueError(f"{name}: labels must be in 0..{n_classes - 1}, got {bad[:5].tolist()}")
-    return t.astype(np.int64)
 
 
 def _check_same_shape(y, t, func):

@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from . import backends
+from ._io import atomic_write
 from ._validation import (
     as_features,
+    as_labels,
     check_activation,
     check_dtype,
     check_positive_float,
     check_positive_int,
 )
 from .backends.interface import PARAM_NAMES
-from .functions import as_labels, numerical_gradient, softmax
+from .functions import numerical_gradient, softmax
 
 __all__ = ["TwoLayerNet"]
 
@@ -194,22 +194,16 @@ class TwoLayerNet:
         """Write the parameters and settings to an ``.npz`` file, atomically.
 
         The file is written next to ``path`` under a temporary name and renamed into place, so an
-        interrupted save never leaves a half-written file.
+        interrupted save never leaves a half-written file; it gets the permissions any new file
+        of the user's gets (the umask decides).
 
         Returns
         -------
         pathlib.Path
         """
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                np.savez(f, **self.params, activation=self.activation, dtype=self.dtype.name)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_write(path) as f:
+            np.savez(f, **self.params, activation=self.activation, dtype=self.dtype.name)
         return path
 
     @classmethod
@@ -232,6 +226,49 @@ class TwoLayerNet:
         net.params = {key: np.ascontiguousarray(p, dtype=net.dtype) for key, p in params.items()}
         net._checked_params()
         return net
+
+    # -- what train() needs -------------------------------------------------------------------
+
+    def train_step(self, x_u8, y, optimizer, batch_size):
+        """Return ``step(idx) -> (loss, n_correct)``: one training iteration on this network.
+
+        Parameters
+        ----------
+        x_u8 : ndarray of uint8, shape (n_samples, input_size)
+            The training pixels, scaled by 1/255 inside the step.
+        y : ndarray of int, shape (n_samples,)
+            Their labels.
+        optimizer : optimizer from :mod:`fastnn.optimizers`
+        batch_size : int
+            Length of the ``idx`` (row numbers of ``x_u8``) that each call takes.
+
+        The step updates :attr:`params` in place; ``loss`` and ``n_correct`` come from the
+        forward pass that gave the gradient.
+        """
+        self._checked_params()
+        return self.backend.make_train_step(x_u8, y, self.params, self.activation, optimizer,
+                                            batch_size)
+
+    def accuracy_u8(self, x_u8, labels):
+        """Accuracy on uint8 pixels, scaled by 1/255 as training scales them.
+
+        Parameters
+        ----------
+        x_u8 : ndarray of uint8, shape (n_samples, input_size)
+        labels : ndarray of int, shape (n_samples,)
+
+        Returns
+        -------
+        float in [0, 1]
+        """
+        W1, b1, W2, b2 = self._checked_params()
+        predicted = np.empty(x_u8.shape[0], np.int64)
+        self.backend.predict_labels_u8(x_u8, W1, b1, W2, b2, self.activation, predicted)
+        return float(np.count_nonzero(predicted == labels) / x_u8.shape[0])
+
+    def params_finite(self):
+        """True when every parameter is finite (no NaN or infinity)."""
+        return all(np.isfinite(p).all() for p in self.params.values())
 
     # -- internals ----------------------------------------------------------------------------
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._validation import check_choice, check_positive_float
+
 __all__ = ["SGD", "Momentum", "AdaGrad", "RMSprop", "Adam", "OPTIMIZERS", "make_optimizer"]
 
 #: Added to the denominators of the adaptive methods, as in the book.
@@ -27,7 +29,7 @@ class SGD:
     name = "sgd"
 
     def __init__(self, lr=0.01):
-        self.lr = _check_lr(lr)
+        self.lr = check_positive_float(lr, "learning_rate")
 
     def update(self, params, grads):
         """Apply one step to every array of ``params`` (dict name -> ndarray), in place."""
@@ -124,15 +126,5 @@ def make_optimizer(name, learning_rate):
     ValueError
         For an unknown name (listing the valid ones) or a learning rate that is not > 0.
     """
-    if not isinstance(name, str) or name not in OPTIMIZERS:
-        raise ValueError(f"optimizer={name!r} is not known; expected one of "
-                         f"{', '.join(repr(k) for k in OPTIMIZERS)}")
-    return OPTIMIZERS[name](learning_rate)
+    return OPTIMIZERS[check_choice(name, tuple(OPTIMIZERS), "optimizer")](learning_rate)
 
-
-def _check_lr(lr):
-    if isinstance(lr, bool) or not isinstance(lr, (int, float, np.floating, np.integer)):
-        raise TypeError(f"learning_rate must be a positive number, got {lr!r}")
-    if not (np.isfinite(lr) and lr > 0):
-        raise ValueError(f"learning_rate must be a finite number > 0, got {lr!r}")
-    return float(lr)

@@ -8,11 +8,12 @@ is imported inside the functions so that ``import fastnn`` stays light.
 from __future__ import annotations
 
 import os
-import secrets
 from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
+
+from ._io import atomic_write
 
 __all__ = ["plot_history", "check_plot_path", "HISTORY_KEYS"]
 
@@ -100,8 +101,8 @@ def plot_history(history, path, *, title=None) -> Path:
     if title:
         fig.suptitle(title)
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    _save_atomically(fig, path)
+    with atomic_write(path) as fh:
+        fig.savefig(fh, format=path.suffix[1:].lower())
     return path
 
 
@@ -177,19 +178,3 @@ def _draw_accuracy(ax, eval_iter, train_acc, test_acc):
     if len(eval_iter):
         ax.legend(loc="lower right")
 
-
-def _save_atomically(fig, path):
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    # os.open with 0o666 lets the umask decide permissions, as a plain open() would;
-    # tempfile.mkstemp would leave the final image readable by its owner only.
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fig.savefig(fh, format=path.suffix[1:].lower())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise

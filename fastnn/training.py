@@ -1,31 +1,33 @@
-"""train(): the teaching program's training loop, on any backend, with a history and checks."""
+"""train(): the teaching program's training loop, on any backend, with a history and checks.
+
+Data flows one way: a :class:`~fastnn.config.TrainConfig` makes a :class:`TwoLayerNet`, whose
+backend does the math; the loop records the history. Nothing here touches a backend directly.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import inspect
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
-from . import backends
-from ._validation import (
-    check_activation,
-    check_choice,
-    check_dtype,
-    check_positive_float,
-    check_positive_int,
-)
+from ._threads import limit_threads
+from .config import TrainConfig, config_fields, parameters_doc
 from .network import TwoLayerNet
-from .optimizers import OPTIMIZERS, make_optimizer
+from .optimizers import make_optimizer
 
-__all__ = ["train", "TrainResult", "TrainingDivergedError", "evaluate_accuracy"]
+__all__ = ["train", "TrainResult", "TrainingDivergedError"]
 
 #: A loss above DIVERGENCE_FACTOR * ln(n_classes) for DIVERGENCE_PATIENCE iterations in a row
 #: means the run has run away: chance level is ln(10) ~ 2.3, a confidently wrong model sits near
 #: -ln(1e-7) ~ 16, and a healthy run never stays above twice chance for long.
 DIVERGENCE_FACTOR = 2.0
 DIVERGENCE_PATIENCE = 100
+#: Classes of the bundled data sets.
+N_CLASSES = 10
 
 
 class TrainingDivergedError(FloatingPointError):
@@ -63,8 +65,8 @@ class TrainResult:
         Wall time of the training loop, evaluations included.
     backend : str
         Name of the backend that ran.
-    config : dict
-        The arguments of the run.
+    config : TrainConfig
+        The parameters of the run.
     """
 
     network: TwoLayerNet
@@ -72,13 +74,10 @@ class TrainResult:
     test_accuracy: float
     seconds: float
     backend: str
-    config: dict = field(default_factory=dict)
+    config: TrainConfig
 
 
-def train(*, backend="auto", hidden_size=50, activation="relu", optimizer="sgd",
-          learning_rate=0.05, batch_size=512, iters=10000, weight_init_std=0.01,
-          dtype="float64", seed=0, eval_every=None, shuffle=False, full_train_eval=False,
-          progress=False, callback=None, data=None):
+def train(config=None, /, *, progress=False, callback=None, data=None, **params):
     """Train a 784-hidden-10 network on MNIST, as the teaching program does.
 
     The defaults are the teaching program's settings. With ``seed=s`` the initial weights and
@@ -89,31 +88,13 @@ def train(*, backend="auto", hidden_size=50, activation="relu", optimizer="sgd",
 
     Parameters
     ----------
-    backend : {"auto", "numpy", "numba"}, default "auto"
-        ``"auto"``: ``FASTNN_BACKEND`` if set, else the fastest backend that works here.
-    hidden_size : int, default 50
-    activation : {"relu", "sigmoid"}, default "relu"
-    optimizer : {"sgd", "momentum", "adagrad", "rmsprop", "adam"}, default "sgd"
-    learning_rate : float, default 0.05
-    batch_size : int, default 512
-    iters : int, default 10000
-        Number of SGD iterations (mini-batches).
-    weight_init_std : float, default 0.01
-    dtype : {"float64", "float32"}, default "float64"
-    seed : int, default 0
-        Same seed, same result, bit for bit.
-    eval_every : int, optional
-        Iterations between evaluations; default ``ceil(60000 / batch_size)``, one epoch.
-        Evaluations also happen at iteration 0 (before training) and after the last iteration.
-    shuffle : bool, default False
-        Draw each epoch as a fresh permutation (without replacement; the last incomplete batch of
-        an epoch is dropped) instead of drawing every batch uniformly with replacement.
-    full_train_eval : bool, default False
-        Evaluate the train accuracy on the whole training set (as the teaching program does)
-        instead of as the running accuracy of the mini-batches since the last evaluation, which
-        is free. The evaluation at iteration 0 always uses the whole training set.
-    progress : bool or fastnn.progress.ProgressBar, default False
-        Show a progress bar with the running loss on stderr (only on a terminal).
+    config : TrainConfig, optional
+        The run's parameters; keyword arguments of the same names override its fields.
+{config_parameters}
+    progress : bool or tqdm-like, default False
+        ``True`` shows a tqdm progress bar with the running loss (a widget in a notebook, a
+        bar on stderr in a terminal, nothing when stderr is not a terminal). Any object with
+        ``update(n)`` and ``close()`` is called instead.
     callback : callable, optional
         ``callback(iteration, history)`` after each evaluation.
     data : tuple, optional
@@ -132,101 +113,84 @@ def train(*, backend="auto", hidden_size=50, activation="relu", optimizer="sgd",
         When the loss or the parameters stop being finite, or the loss stays far above chance
         level; lower the learning rate.
     """
-    config = dict(backend=backend, hidden_size=hidden_size, activation=activation,
-                  optimizer=optimizer, learning_rate=learning_rate, batch_size=batch_size,
-                  iters=iters, weight_init_std=weight_init_std, dtype=dtype, seed=seed,
-                  eval_every=eval_every, shuffle=shuffle, full_train_eval=full_train_eval)
+    config = _make_config(config, params)
     x_train, y_train, x_test, y_test = _training_data(data)
     n_train = x_train.shape[0]
-    hidden_size = check_positive_int(hidden_size, "hidden_size")
-    check_activation(activation)
-    check_choice(optimizer, tuple(OPTIMIZERS), "optimizer")
-    learning_rate = check_positive_float(learning_rate, "learning_rate")
-    batch_size = check_positive_int(batch_size, "batch_size", maximum=n_train)
-    iters = check_positive_int(iters, "iters")
-    dtype = check_dtype(dtype)
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-    if eval_every is None:
-        eval_every = math.ceil(n_train / batch_size)
-    eval_every = check_positive_int(eval_every, "eval_every")
-    for name, flag in (("shuffle", shuffle), ("full_train_eval", full_train_eval)):
-        if not isinstance(flag, bool):
-            raise TypeError(f"{name} must be True or False, got {flag!r}")
+    if config.batch_size > n_train:
+        raise ValueError(f"batch_size must be <= {n_train}, got {config.batch_size}")
+    eval_every = config.eval_every or math.ceil(n_train / config.batch_size)
     if callback is not None and not callable(callback):
         raise TypeError(f"callback must be callable, got {type(callback).__name__}")
+    bar = _progress_bar(progress, config.iters)
 
-    if not isinstance(backend, backends.Backend):
-        backend = backends.resolve_name(backend)
-    random_state = np.random.RandomState(seed)
-    network = TwoLayerNet(x_train.shape[1], hidden_size, 10, weight_init_std,
-                          activation=activation, backend=backend, dtype=dtype, seed=random_state)
-    be = network.backend
-    opt = make_optimizer(optimizer, learning_rate)
-    step = be.make_train_step(x_train, y_train, network.params, activation, opt, batch_size)
-    draw_batch = _batch_sampler(random_state, n_train, batch_size, shuffle)
+    random_state = np.random.RandomState(config.seed)
+    network = TwoLayerNet(x_train.shape[1], config.hidden_size, N_CLASSES,
+                          config.weight_init_std, activation=config.activation,
+                          backend=config.backend, dtype=config.dtype, seed=random_state)
+    optimizer = make_optimizer(config.optimizer, config.learning_rate)
+    draw_batch = _batch_sampler(random_state, n_train, config.batch_size, config.shuffle)
     history = {"train_loss": [], "eval_iter": [], "train_acc": [], "test_acc": []}
-    bar = _progress_bar(progress, iters)
-    chance_loss = math.log(network.output_size)
     losses = history["train_loss"]
-    run_correct = run_seen = 0
-    stuck = 0
+    chance_loss = math.log(N_CLASSES)
+    show_loss = getattr(bar, "set_postfix_str", None)
+    run_correct = run_seen = stuck = 0
 
     def evaluate(iteration):
-        if full_train_eval or iteration == 0:
-            train_acc = evaluate_accuracy(network, x_train, y_train)
+        if config.full_train_eval or iteration == 0:
+            train_acc = network.accuracy_u8(x_train, y_train)
         else:
             train_acc = run_correct / run_seen
-        test_acc = evaluate_accuracy(network, x_test, y_test)
         history["eval_iter"].append(iteration)
         history["train_acc"].append(train_acc)
-        history["test_acc"].append(test_acc)
+        history["test_acc"].append(network.accuracy_u8(x_test, y_test))
         if callback is not None:
             callback(iteration, history)
 
-    start = time.perf_counter()
-    try:
-        evaluate(0)
-        for i in range(1, iters + 1):
-            loss, n_correct = step(draw_batch())
-            losses.append(loss)
-            run_correct += n_correct
-            run_seen += batch_size
-            stuck = stuck + 1 if loss > DIVERGENCE_FACTOR * chance_loss else 0
-            if not math.isfinite(loss) or stuck >= DIVERGENCE_PATIENCE:
-                _diverged(i, loss, learning_rate, history, stuck)
-            if i % eval_every == 0 or i == iters:
-                if not all(np.isfinite(p).all() for p in network.params.values()):
-                    _diverged(i, loss, learning_rate, history, stuck, params=True)
-                evaluate(i)
-                run_correct = run_seen = 0
+    with limit_threads(config.threads):
+        step = network.train_step(x_train, y_train, optimizer, config.batch_size)
+        start = time.perf_counter()
+        try:
+            evaluate(0)
+            for i in range(1, config.iters + 1):
+                loss, n_correct = step(draw_batch())
+                losses.append(loss)
+                run_correct += n_correct
+                run_seen += config.batch_size
+                stuck = stuck + 1 if loss > DIVERGENCE_FACTOR * chance_loss else 0
+                if not math.isfinite(loss) or stuck >= DIVERGENCE_PATIENCE:
+                    _diverged(i, loss, config.learning_rate, history, stuck)
+                if i % eval_every == 0 or i == config.iters:
+                    if not network.params_finite():
+                        _diverged(i, loss, config.learning_rate, history, stuck, params=True)
+                    evaluate(i)
+                    run_correct = run_seen = 0
+                if bar is not None:
+                    bar.update(1)
+                    if show_loss is not None:
+                        show_loss(f"loss {loss:.4f}", refresh=False)
+        finally:
             if bar is not None:
-                bar.update(1, loss=loss)
-    finally:
-        if bar is not None:
-            bar.close()
-    seconds = time.perf_counter() - start
+                bar.close()
+        seconds = time.perf_counter() - start
     return TrainResult(network=network, history=history, test_accuracy=history["test_acc"][-1],
-                       seconds=seconds, backend=be.name, config=config)
+                       seconds=seconds, backend=network.backend.name, config=config)
 
 
-def evaluate_accuracy(network, x_u8, labels):
-    """Accuracy of ``network`` on uint8 pixels ``x_u8`` (N, d) scaled by 1/255.
+def _make_config(config, params):
+    if config is None:
+        return TrainConfig(**_known(params))
+    if not isinstance(config, TrainConfig):
+        raise TypeError(f"config must be a TrainConfig, got {type(config).__name__}")
+    return dataclasses.replace(config, **_known(params)) if params else config
 
-    Parameters
-    ----------
-    network : TwoLayerNet
-    x_u8 : ndarray of uint8, shape (n_samples, input_size)
-    labels : ndarray of int, shape (n_samples,)
 
-    Returns
-    -------
-    float in [0, 1]
-    """
-    W1, b1, W2, b2 = network._checked_params()
-    predicted = np.empty(x_u8.shape[0], np.int64)
-    network.backend.predict_labels_u8(x_u8, W1, b1, W2, b2, network.activation, predicted)
-    return float(np.count_nonzero(predicted == labels) / x_u8.shape[0])
+def _known(params):
+    names = [f.name for f in config_fields()]
+    unknown = sorted(set(params) - set(names))
+    if unknown:
+        raise TypeError(f"train() got unknown parameter(s) {', '.join(unknown)}; the training "
+                        f"parameters are {', '.join(names)}")
+    return params
 
 
 def _training_data(data):
@@ -257,7 +221,7 @@ def _batch_sampler(random_state, n_train, batch_size, shuffle):
     if not shuffle:
         def draw():
             # What the teaching program's choice(n_train, batch_size) draws, without the argument
-            # checks that cost choice() as much again (8 us a step; a Numba step is ~650 us).
+            # checks that cost choice() as much again.
             return random_state.randint(0, n_train, batch_size)
         return draw
     per_epoch = n_train // batch_size
@@ -277,11 +241,15 @@ def _progress_bar(progress, total):
     if progress is False or progress is None:
         return None
     if progress is True:
-        from .progress import ProgressBar
-        return ProgressBar(total=total, desc="train")
+        from tqdm.auto import tqdm
+
+        # disable=None: no bar when stderr is not a terminal (logs stay clean); in a notebook
+        # tqdm.auto's widget ignores that test and shows.
+        return tqdm(total=total, desc="train", unit="it", disable=None, dynamic_ncols=True)
     if hasattr(progress, "update") and hasattr(progress, "close"):
         return progress
-    raise TypeError(f"progress must be True, False or a ProgressBar, got {progress!r}")
+    raise TypeError(f"progress must be True, False or an object with update() and close() "
+                    f"(e.g. a tqdm bar), got {progress!r}")
 
 
 def _diverged(iteration, loss, learning_rate, history, stuck, params=False):
@@ -295,3 +263,17 @@ def _diverged(iteration, loss, learning_rate, history, stuck, params=False):
     raise TrainingDivergedError(
         f"training diverged at iteration {iteration}: {what}. Try a smaller learning rate than "
         f"{learning_rate:g} (e.g. {learning_rate / 10:g}).", iteration=iteration, history=history)
+
+
+def _signature():
+    """train()'s signature with every TrainConfig field as a keyword (for help() and IDEs)."""
+    kw = inspect.Parameter.KEYWORD_ONLY
+    fields = [inspect.Parameter(f.name, kw, default=f.default) for f in config_fields()]
+    extra = [inspect.Parameter(name, kw, default=default)
+             for name, default in (("progress", False), ("callback", None), ("data", None))]
+    config = inspect.Parameter("config", inspect.Parameter.POSITIONAL_ONLY, default=None)
+    return inspect.Signature([config] + fields + extra)
+
+
+train.__signature__ = _signature()
+train.__doc__ = train.__doc__.replace("{config_parameters}", parameters_doc())

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fastnn.datasets.idx import atomic_output
+from fastnn._io import atomic_write
 from fastnn.datasets.mnist import KEYS, MNIST_SHA256, array_sha256, load_idx_dir, read_npz
 
 DEFAULT_OUT = Path(__file__).resolve().parent.parent / "fastnn" / "data" / "mnist.npz"
@@ -151,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
             print("error: the written archive does not read back identically; nothing written",
                   file=sys.stderr)
             return 1
-    with atomic_output(args.out) as fh:
+    with atomic_write(args.out) as fh:
         fh.write(buffer.getbuffer())
     file_hash = hashlib.sha256(buffer.getbuffer()).hexdigest()
     same = ("matches the published file hash" if file_hash == MNIST_FILE_SHA256 else

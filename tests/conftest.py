@@ -27,3 +27,14 @@ def mnist_small():
 
     x_train, y_train, x_test, y_test = load_arrays()
     return x_train[:2000], y_train[:2000], x_test[:500], y_test[:500]
+
+
+@pytest.fixture(scope="session")
+def crosscheck_report():
+    """The cross-check table run once per session: Numba against the NumPy reference."""
+    from fastnn.backends.crosscheck import run_crosscheck
+
+    reason = backends.unavailable_reason("numba")
+    if reason is not None:
+        pytest.fail(f"backend 'numba' is unavailable: {reason}")
+    return run_crosscheck(reference="numpy", candidate="numba")

@@ -14,10 +14,9 @@ import numpy as np
 import pytest
 
 import fastnn
-from fastnn import backends, cli, training
+from fastnn import TrainConfig, backends, cli, training
 from fastnn.backends.interface import Backend
 from fastnn.cli import main
-from fastnn.progress import ProgressBar
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 EVAL_LINE = re.compile(r"^iter +(\d+)  epoch +[\d.]+  loss +(\S+) +train (\S+)  test (\S+)$",
@@ -120,8 +119,9 @@ def fake_train(monkeypatch):
 
     fake = types.SimpleNamespace(calls=[], history=history, behaviour=behaviour)
 
-    @functools.wraps(training.train)  # keeps train()'s signature, which the CLI reads defaults from
-    def train(**kwargs):
+    @functools.wraps(training.train)  # keeps train()'s signature
+    def train(config=None, **kwargs):
+        kwargs["config"] = config
         fake.calls.append(kwargs)
         return fake.behaviour(kwargs)
 
@@ -137,30 +137,29 @@ def test_every_flag_reaches_train(fake_train, tmp_path, capsys):
                  "--no-progress", "--plot", str(tmp_path / "c.png")])
     assert code == 0, capsys.readouterr().err
     (kwargs,) = fake_train.calls
-    assert {k: v for k, v in kwargs.items() if k != "callback"} == dict(
+    assert kwargs["config"].to_dict() == dict(
         backend="numpy", iters=4, batch_size=7, learning_rate=0.3, hidden_size=11,
         activation="sigmoid", optimizer="adam", weight_init_std=0.2, dtype="float32", seed=9,
-        eval_every=2, shuffle=True, full_train_eval=True, progress=False)
+        eval_every=2, shuffle=True, full_train_eval=True, threads=None)
+    assert kwargs["progress"] is False
 
 
 def test_defaults_are_train_defaults(fake_train, capsys):
     assert main(["train", "--no-plot"]) == 0
     (kwargs,) = fake_train.calls
     defaults = {name: p.default for name, p in inspect.signature(training.train).parameters.items()}
+    config = kwargs["config"]
     for name in ("backend", "hidden_size", "activation", "optimizer", "learning_rate",
                  "batch_size", "iters", "weight_init_std", "dtype", "seed", "eval_every",
-                 "shuffle", "full_train_eval"):
-        assert kwargs[name] == defaults[name], name
+                 "shuffle", "full_train_eval", "threads"):
+        assert getattr(config, name) == defaults[name], name
+    assert config == TrainConfig()
 
 
-def test_progress_bar_only_on_a_terminal(fake_train, monkeypatch, capsys):
+def test_progress_bar_unless_no_progress(fake_train, capsys):
+    # train() shows it only where stderr is a terminal (tests/test_training.py checks that)
     main(["train", "--no-plot"])
-    assert fake_train.calls[-1]["progress"] is False  # captured stderr is not a terminal
-
-    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
-    main(["train", "--no-plot"])
-    bar = fake_train.calls[-1]["progress"]
-    assert isinstance(bar, ProgressBar) and bar.enabled
+    assert fake_train.calls[-1]["progress"] is True
     main(["train", "--no-plot", "--no-progress"])
     assert fake_train.calls[-1]["progress"] is False
 
@@ -212,26 +211,28 @@ def test_unwritable_plot_after_training_exits_1(fake_train, tmp_path, capsys):
     assert "cannot write the curves" in err
 
 
-def test_threads_limits_numba_and_restores_it(fake_train, capsys):
+def test_threads_limits_numba_and_restores_it(monkeypatch, capsys):
     if "numba" not in backends.available():
         pytest.fail(f"numba backend unavailable: {backends.unavailable_reason('numba')}")
     import numba
 
     before = numba.get_num_threads()
     seen = []
-    default = fake_train.behaviour
+    real = training.train
 
-    def behaviour(kwargs):
-        seen.append(numba.get_num_threads())
-        return default(kwargs)
-    fake_train.behaviour = behaviour
-    assert main(["train", "--backend", "numba", "--threads", "1", "--no-plot"]) == 0
-    assert seen == [1]
+    def train(config, **kwargs):
+        kwargs["callback"] = lambda i, h: seen.append(numba.get_num_threads())
+        return real(config, **kwargs)
+    monkeypatch.setattr(training, "train", train)
+    args = ["train", "--backend", "numba", "--iters", "2", "--eval-every", "1", "--no-plot"]
+    assert main([*args, "--threads", "1"]) == 0
+    assert seen == [1, 1, 1]
     assert numba.get_num_threads() == before
     # more threads than numba started with: a usage error naming the flag
-    assert main(["train", "--backend", "numba", "--threads", "100000", "--no-plot"]) == 2
-    assert "--threads 100000" in capsys.readouterr().err
-    assert seen == [1]
+    assert main([*args, "--threads", "100000"]) == 2
+    err = capsys.readouterr().err
+    assert "threads=100000" in err and "--threads" in err and "Traceback" not in err
+    assert seen == [1, 1, 1]
 
 
 def test_threads_with_numpy_backend(fake_train, capsys):
@@ -264,7 +265,8 @@ def test_every_train_argument_has_a_flag_with_help():
     parser = cli.build_parser()
     train_parser = parser._subparsers._group_actions[0].choices["train"]
     dests = {action.dest for action in train_parser._actions}
-    wanted = set(inspect.signature(training.train).parameters) - {"progress", "callback", "data"}
+    wanted = set(inspect.signature(training.train).parameters) - {"config", "progress",
+                                                                   "callback", "data"}
     assert wanted <= dests, wanted - dests
     for action in train_parser._actions:
         assert action.help, action.dest
@@ -337,9 +339,10 @@ def test_info_reports_the_environment_override(capsys, monkeypatch):
     assert "auto -> numpy" in out and "FASTNN_BACKEND=numpy overrides" in out
 
 
-def test_check_passes_and_names_every_kernel(capsys):
-    if "numba" not in backends.available():
-        pytest.fail(f"numba backend unavailable: {backends.unavailable_reason('numba')}")
+def test_check_passes_and_names_every_kernel(capsys, monkeypatch, crosscheck_report):
+    from fastnn.backends import crosscheck
+
+    monkeypatch.setattr(crosscheck, "run_crosscheck", lambda: crosscheck_report)  # run once
     code = main(["check"])
     out = capsys.readouterr().out
     assert code == 0, out
@@ -356,9 +359,9 @@ def test_check_without_numba_says_why(monkeypatch, capsys):
 
 def test_check_fails_on_a_mismatch(monkeypatch, capsys):
     report = types.SimpleNamespace(ok=False, format_table=lambda: "dense_forward  MISMATCH")
-    module = types.ModuleType("fastnn.crosscheck")
+    module = types.ModuleType("fastnn.backends.crosscheck")
     module.run_crosscheck = lambda: report
-    monkeypatch.setitem(sys.modules, "fastnn.crosscheck", module)
+    monkeypatch.setitem(sys.modules, "fastnn.backends.crosscheck", module)
     monkeypatch.setattr(backends, "available", lambda: ["numpy", "numba"])
     assert main(["check"]) == 1
     assert "dense_forward  MISMATCH" in capsys.readouterr().out
@@ -371,13 +374,14 @@ def test_a_closed_pipe_is_not_a_traceback(monkeypatch, capsys):
     assert main(["info"]) == 1
 
 
-def test_bench_is_handed_to_the_report_script(capsys, monkeypatch):
-    from fastnn import bench_report
+def test_bench_is_an_ordinary_subcommand(capsys, monkeypatch):
+    import fastnn.bench
 
     seen = []
-    monkeypatch.setattr(bench_report, "main", lambda argv: seen.append(argv) or 0)
+    monkeypatch.setattr(fastnn.bench, "run_bench", lambda args: seen.append(args) or 0)
     assert main(["bench", "--quick", "--out", "x"]) == 0
-    assert seen == [["--quick", "--out", "x"]]
+    (args,) = seen
+    assert args.quick and args.out == "x" and args.threads == 2
     monkeypatch.undo()
     assert main(["bench", "--help"]) == 0
     out = capsys.readouterr().out

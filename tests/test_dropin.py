@@ -7,7 +7,6 @@ reduced, the final accuracy printed); only the lines that define or import its n
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -65,23 +64,22 @@ np.random.seed(0)
 """
 
 SEED_HEADER = """
-from seed_program import (sigmoid, sigmoid_grad, relu, relu_grad, softmax, mean_squared_error,
-                          cross_entropy_error, softmax_loss, numerical_gradient, TwoLayerNet)
-from seed_program import change_one_hot_label as _change_one_hot_label
+from fastnn.bench.baselines.seed import (sigmoid, sigmoid_grad, relu, relu_grad, softmax,
+    mean_squared_error, cross_entropy_error, softmax_loss, numerical_gradient, TwoLayerNet)
+from fastnn.bench.baselines.seed import change_one_hot_label as _change_one_hot_label
 """
 
 FASTNN_HEADER = """
 from fastnn import (sigmoid, sigmoid_grad, relu, relu_grad, softmax, mean_squared_error,
                     cross_entropy_error, softmax_loss, numerical_gradient, TwoLayerNet)
-from seed_program import change_one_hot_label as _change_one_hot_label
+from fastnn.bench.baselines.seed import change_one_hot_label as _change_one_hot_label
 """
 
 
 def run_program(header, tmp_path, name, backend):
     script = tmp_path / f"{name}.py"
     script.write_text(COMMON_HEADER + header + PROGRAM_BODY.replace("ITERS", str(ITERS)))
-    env = dict(os.environ, MPLBACKEND="Agg", FASTNN_BACKEND=backend,
-               PYTHONPATH=str(Path(__file__).parent))
+    env = dict(os.environ, MPLBACKEND="Agg", FASTNN_BACKEND=backend)
     out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
                          env=env, timeout=600)
     assert out.returncode == 0, out.stderr

@@ -1,7 +1,8 @@
 """The default training run, end to end: the reference's accuracy and Numba's agreement with it.
 
 These are the slowest tests of the suite (one default run per backend and dtype, ~2 minutes on
-2 cores), and the only ones that check the published behaviour of the full 10,000 iterations.
+2 cores), and the only ones that check the published behaviour of the full 10,000 iterations:
+marked slow, so `pytest -m "not slow"` leaves them out (CI runs them).
 """
 
 import numpy as np
@@ -9,6 +10,8 @@ import pytest
 
 from fastnn import train
 from fastnn.datasets.mnist import load_arrays
+
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")

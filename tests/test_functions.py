@@ -5,13 +5,13 @@ import warnings
 
 import numpy as np
 import pytest
-import seed_program as seed
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 import fastnn
 from fastnn import functions as F
+from fastnn.bench.baselines import seed
 
 finite = st.floats(-50, 50, allow_nan=False, width=64)
 matrices = arrays(np.float64, st.tuples(st.integers(1, 6), st.integers(2, 12)), elements=finite)

@@ -2,9 +2,9 @@
 
 import numpy as np
 import pytest
-import seed_program as seed
 
 from fastnn import TwoLayerNet, backends
+from fastnn.bench.baselines import seed
 
 
 def rel_diff(a, b):

@@ -263,14 +263,65 @@ def test_intrinsics_stay_inside_each_row(nb, h):
     assert (buf_W1[d * h:] == 7.0).all()
 
 
-def test_cache_dir_goes_to_the_user_cache_when_the_package_is_read_only(monkeypatch, tmp_path):
-    from fastnn.backends import numba_backend
+def test_kernels_are_cached_where_numba_would_else_in_a_private_temp_folder(monkeypatch,
+                                                                             tmp_path):
+    import tempfile
 
-    monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    monkeypatch.setattr(numba_backend.os, "access", lambda path, mode: False)
-    path = numba_backend._choose_cache_dir()
-    assert path == os.path.join(str(tmp_path), "fastnn", "numba")
-    assert os.environ["NUMBA_CACHE_DIR"] == path
-    monkeypatch.setenv("NUMBA_CACHE_DIR", "/somewhere/else")
-    assert numba_backend._choose_cache_dir() is None  # an explicit setting wins
+    import numba
+    from numba.core import caching
+
+    from fastnn.backends import _numba_cache, _numba_kernels
+
+    locate = _numba_cache.KernelsLocator.from_function
+    py_func, py_file = _numba_kernels.probe.py_func, str(_numba_cache.KERNELS_FILE)
+    monkeypatch.setattr(numba.config, "CACHE_DIR", "")  # no NUMBA_CACHE_DIR
+    assert isinstance(locate(py_func, py_file)._inner, caching.InTreeCacheLocator)
+    # a read-only package folder: Numba's user-wide cache
+    monkeypatch.setattr(caching.InTreeCacheLocator, "from_function",
+                        classmethod(lambda cls, f, p: None))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "home-cache"))
+    assert locate(py_func, py_file).get_cache_path().startswith(str(tmp_path / "home-cache"))
+    # and a read-only home as well: a private folder of the temporary directory, not a refusal
+    monkeypatch.setattr(caching.UserWideCacheLocator, "from_function",
+                        classmethod(lambda cls, f, p: None))
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    locator = locate(py_func, py_file)
+    assert locator.get_cache_path().startswith(str(tmp_path / "tmp" / "fastnn-numba-cache-"))
+    locator.ensure_cache_path()
+    # functions of other files are left to Numba's own locators
+    assert locate(py_func, __file__) is None
+
+
+_CACHE_PROBE = """
+from fastnn.backends import numba_backend, _numba_kernels as kernels
+numba_backend.NumbaBackend()  # runs the probe kernel
+stats = kernels.probe.stats
+print(kernels.__file__, sum(stats.cache_hits.values()), sum(stats.cache_misses.values()))
+"""
+
+
+def test_an_edit_to_the_intrinsics_recompiles_the_kernels(tmp_path):
+    import shutil
+    from pathlib import Path
+
+    import fastnn
+
+    src = tmp_path / "src"
+    shutil.copytree(Path(fastnn.__file__).parent, src / "fastnn",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.npz"))
+    env = dict(os.environ, PYTHONPATH=str(src), NUMBA_CACHE_DIR=str(tmp_path / "cache"))
+
+    def run():
+        out = subprocess.run([sys.executable, "-c", _CACHE_PROBE], env=env, text=True,
+                             capture_output=True, timeout=300, cwd=tmp_path)
+        assert out.returncode == 0, out.stderr
+        path, hits, misses = out.stdout.split()
+        assert path.startswith(str(src))
+        return int(hits), int(misses)
+
+    assert run() == (0, 1)  # compiled
+    assert run() == (1, 0)  # from the cache
+    simd = src / "fastnn" / "backends" / "_llvm_simd.py"
+    simd.write_text(simd.read_text() + "\n# an edit\n")
+    assert run() == (0, 1)  # the cached kernel is stale: compiled again
+    assert run() == (1, 0)

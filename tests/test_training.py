@@ -4,10 +4,10 @@ import math
 
 import numpy as np
 import pytest
-import seed_program as seed
 
 from fastnn import TrainingDivergedError, TwoLayerNet, train
-from fastnn.training import _batch_sampler, evaluate_accuracy
+from fastnn.bench.baselines import seed
+from fastnn.training import _batch_sampler
 
 
 def small_run(data, **kwargs):
@@ -60,7 +60,7 @@ def test_history_shape_and_evaluation_points(mnist_small):
     assert result.seconds > 0
     # the last evaluation is of the returned network on the test set
     _, _, x_test, y_test = mnist_small
-    assert result.test_accuracy == evaluate_accuracy(result.network, x_test, y_test)
+    assert result.test_accuracy == result.network.accuracy_u8(x_test, y_test)
 
 
 def test_default_eval_every_is_one_whole_epoch(mnist_small):
@@ -82,7 +82,7 @@ def test_running_and_full_train_accuracy(mnist_small):
     full = small_run(mnist_small, iters=60, eval_every=30, full_train_eval=True,
                      learning_rate=0.5)
     running = small_run(mnist_small, iters=60, eval_every=30, learning_rate=0.5)
-    assert full.history["train_acc"][-1] == evaluate_accuracy(full.network, x_train, y_train)
+    assert full.history["train_acc"][-1] == full.network.accuracy_u8(x_train, y_train)
     # same run either way; only what is reported as train accuracy differs
     assert full.history["test_acc"] == running.history["test_acc"]
     assert running.history["train_acc"][0] == full.history["train_acc"][0]

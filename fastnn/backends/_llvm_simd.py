@@ -33,8 +33,12 @@ nothing outside the arrays is read or written.
 Compile time: each distinct combination of dtypes is emitted once per LLVM module as a
 ``noinline`` ``linkonce_odr`` function that every call site calls, instead of being inlined at
 each site; the name carries a hash of this file, so a changed generator never links against an
-older body. (Numba's on-disk cache is keyed on the calling module's source only: after editing
-this file, clear ``__pycache__`` or touch ``_numba_kernels.py``.)
+older body. The kernels' on-disk cache entries are stamped with the hash of this file as well
+(``_numba_cache``), so editing it recompiles them.
+
+The intrinsics' names (``llvm.masked.load.v8f64.p0``...) are LLVM's opaque-pointer spelling,
+which llvmlite cannot build for vector types; ``pyproject.toml``'s lower bounds on numba and
+llvmlite are the versions this spelling is tested with.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ Conventions. Every kernel is ``@njit(cache=True)``, works for float32 and float6
 writes into buffers it is given. The activation is an int code (``RELU``, ``SIGMOID``,
 ``IDENTITY``) rather than a function, so that each kernel has one specialisation per dtype and
 the on-disk cache can hold it. Scalars that must stay in the working dtype (``one``, the log
-epsilon, ``n`` as a divisor, the learning rate) arrive as a tuple ``consts`` of that dtype,
+epsilon, ``n`` as a divisor, the learning rate) arrive as a :class:`StepConsts` of that dtype,
 because a Python float literal would promote float32 arithmetic to float64 here (NumPy treats
 it as "weak" and does not). Small helpers are ``inline="always"``: compiled separately, each
 would cost its own LLVM module, and compile time is what this backend has to watch.
@@ -24,12 +24,33 @@ finite, so the contract kernels check that first and keep the zeros otherwise.
 
 from __future__ import annotations
 
+from collections import namedtuple
+
 import numpy as np
 from numba import get_thread_id, njit, prange
 
 from ._llvm_simd import fetch_add, gather_axpy, prefetch, scatter_axpy
 
 RELU, SIGMOID, IDENTITY = 0, 1, 2
+
+# The fused step's arguments, named on both sides of the call (Numba compiles attribute access
+# of a namedtuple to the same code as a slot index).
+#: The data set as CSR lists of non-zero pixels: ``offsets`` (N + 1,), ``pixels`` (nnz,) int16 or
+#: int32, ``values`` (nnz,) uint8, ``table`` (256,) the pixel scale, ``y`` (N,) int64 labels,
+#: ``starts`` (N, n_chunks + 1) where each chunk of pixel rows begins in a sample's list.
+StepData = namedtuple("StepData", "offsets pixels values table y starts")
+#: The parameters, updated in place.
+StepParams = namedtuple("StepParams", "W1 b1 W2 b2")
+#: Scratch of one step (``*p``: rows zero-padded to whole vectors): ``Z1`` (threads, h) a row per
+#: thread, ``A1p`` ``dZ1p`` (n, hp), ``Z2`` ``dZ2`` (n, c), ``W2Tp`` ``dW2T`` (c, hp), ``bounds``
+#: (n_chunks + 1, n) each sample's chunk starts, ``terms`` (n,) float64 log terms, ``hits`` (n,),
+#: ``dW1p`` (d, hp), ``db1`` (h,), ``dW2`` (h, c), ``db2`` (c,), ``tasks`` (the gradient work items,
+#: the costliest first: chunk numbers, and -1 / -2 for the halves of ``_layer2_grads``) and
+#: ``claims`` (the counters threads claim work from).
+StepWork = namedtuple("StepWork", "Z1 A1p Z2 dZ2 dZ1p W2Tp dW2T bounds terms hits dW1p db1 dW2 "
+                                  "db2 tasks claims")
+#: Scalars in the working dtype: 1, the log epsilon, the batch size as a divisor, the rate.
+StepConsts = namedtuple("StepConsts", "one eps n lr")
 #: Bytes of W1 / dW1 rows one chunk may span. Not the L1 cache's 32 KB: the scatter into dW1 is
 #: bound by its stores wherever the rows sit, while each chunk walks every sample of the batch,
 #: so fewer, larger chunks won (measured on 784-50-10 at batch 512: 16 KB chunks 5 % slower than
@@ -154,7 +175,7 @@ def _argmax(z):
 @njit(cache=True, inline="always")
 def _softmax_ce_row(z, label, consts, d_row):
     """``d_row = (softmax(z) - onehot) / n``; returns ``log(p_label + eps)`` and the hit flag."""
-    one, eps, n_f = consts[0], consts[1], consts[2]
+    one, eps, n_f = consts.one, consts.eps, consts.n
     m = z[0]
     for k in range(1, z.shape[0]):
         m = z[k] if z[k] > m else m
@@ -344,20 +365,22 @@ def predict_labels_csr(offsets, pixels, values, table, W1, b1, W2, b2, act, out,
 def fused_sgd_step(data, params, work, idx, consts, act, chunk, n_threads):
     """One SGD iteration on the mini-batch ``idx``; returns ``(sum of log terms, n_correct)``.
 
-    data = (offsets, pixels, values, table, y, starts): the data set as lists of non-zero pixels
-    and where each chunk of pixels starts in them (``chunk_starts``); params = (W1, b1, W2, b2),
-    updated in place (W1's rows are read as they are, the last vector of each masked); work =
-    the step's buffers, the ``*p`` ones with rows zero-padded to whole vectors and aligned to
-    cache lines, then ``tasks`` (the gradient work items, the costliest first: chunk numbers,
-    and -1 / -2 for the halves of ``_layer2_grads``) and ``claims`` (the counters); consts =
-    (one, eps, n, lr) in the working dtype; n_threads = ``numba.get_num_threads()`` (calling it
-    in here would keep the kernel out of the cache).
+    ``data`` (:class:`StepData`): the data set as lists of non-zero pixels and where each chunk
+    of pixels starts in them (``chunk_starts``); ``params`` (:class:`StepParams`), updated in
+    place (W1's rows are read as they are, the last vector of each masked); ``work``
+    (:class:`StepWork`): the step's buffers; ``consts`` (:class:`StepConsts`) in the working
+    dtype; ``n_threads`` = ``numba.get_num_threads()`` (calling it in here would keep the
+    kernel out of the cache).
     """
-    offsets, pixels, values, table, y, starts = data
-    W1, b1, W2, b2 = params
-    Z1, A1p, Z2, dZ2, dZ1p, W2Tp, dW2T, bounds, terms, hits, dW1p, db1, dW2, db2 = work[:14]
-    tasks, claims = work[14], work[15]
-    N, n, lr = offsets.shape[0] - 1, idx.shape[0], consts[3]
+    offsets, pixels, values, table = data.offsets, data.pixels, data.values, data.table
+    y, starts = data.y, data.starts
+    W1, b1, W2, b2 = params.W1, params.b1, params.W2, params.b2
+    Z1, A1p, Z2, dZ2, dZ1p = work.Z1, work.A1p, work.Z2, work.dZ2, work.dZ1p
+    W2Tp, dW2T, bounds, terms, hits = work.W2Tp, work.dW2T, work.bounds, work.terms, work.hits
+    dW1p, db1, dW2, db2 = work.dW1p, work.db1, work.dW2, work.db2
+    tasks, claims = work.tasks, work.claims
+    one, lr = consts.one, consts.lr
+    N, n = offsets.shape[0] - 1, idx.shape[0]
     d, h = W1.shape
     _check_index(idx, N, "idx out of range")
     for j in range(h):
@@ -375,12 +398,12 @@ def fused_sgd_step(data, params, work, idx, consts, act, chunk, n_threads):
                 _prefetch_sample(data, idx, i + 2, i + 4)
                 s = idx[i] + N if idx[i] < 0 else idx[i]
                 gather_axpy(z1, W1, pixels, values, table, offsets[s], offsets[s + 1], False)
-                _bias_act(z1, b1, act, A1p[i], consts[0])
+                _bias_act(z1, b1, act, A1p[i], one)
                 gather_axpy(Z2[i], W2, None, A1p[i], None, 0, h, False)
-                _bias_act(Z2[i], b2, IDENTITY, Z2[i], consts[0])
+                _bias_act(Z2[i], b2, IDENTITY, Z2[i], one)
                 terms[i], hits[i] = _softmax_ce_row(Z2[i], y[s], consts, dZ2[i])
                 gather_axpy(dZ1p[i], W2Tp, None, dZ2[i], None, 0, W2Tp.shape[0], False)
-                _act_grad(dZ1p[i], z1, A1p[i], act, consts[0], h)
+                _act_grad(dZ1p[i], z1, A1p[i], act, one, h)
                 for c in range(bounds.shape[0]):
                     bounds[c, i] = offsets[s] + starts[s, c]
             block = fetch_add(claims, SAMPLE_CLAIMS, 1)
@@ -427,13 +450,13 @@ def _prefetch_sample(data, idx, i_lists, i_offsets):
     """Prefetch the pixel lists of batch entry ``i_lists`` and the offsets, label and chunk
     starts of ``i_offsets``: a new batch's samples are scattered over the data set, and without
     this each sample waited for two dependent trips to memory (30 % of a step)."""
-    offsets, pixels, values, table, y, starts = data
+    offsets, pixels, values = data.offsets, data.pixels, data.values
     N, n = offsets.shape[0] - 1, idx.shape[0]
     if i_offsets < n:
         s = idx[i_offsets] % N
         prefetch(offsets, s)
-        prefetch(y, s)
-        prefetch(starts[s], 0)
+        prefetch(data.y, s)
+        prefetch(data.starts[s], 0)
     if i_lists < n:
         s = idx[i_lists] % N
         for p in range(offsets[s], offsets[s + 1], 32):

@@ -7,50 +7,29 @@ probe; any failure there makes the registry report the backend as unavailable, w
 The compiled code lives in ``_numba_kernels`` (the loops) and ``_llvm_simd`` (intrinsics that
 keep a row of accumulators in vector registers). Everything here is bookkeeping: choosing
 buffers, tables and dtype-correct constants, and the per-data-set list of non-zero pixels.
-
-Speed, measured on 2 cores (784-50-10, batch 512, relu, a new random batch per step): the fused
-float64 step takes about 0.6-0.7 ms on a quiet machine against 1.7-2.0 ms for the NumPy
-backend's composed step, float32 about 0.42 ms against 0.95 ms. Where the time goes, per
-thread, in float64: per non-zero pixel of the batch, one gather of a W1 row (forward, ~5.5 ns,
-bound by the L2 cache: the same gather from rows that sit in L1 takes 40 % less, but blocking
-the forward by pixel ranges cost more than it saved) and one scatter into a dW1 row (~6.5 ns,
-bound by stores); the softmax and the small layer-2 products add ~0.3 us per sample.
+Where the fused step's time goes is in ``bench/REPORT.md`` and the notes of the commits that
+shaped it: per non-zero pixel of the batch, one gather of a W1 row (forward, bound by the L2
+cache) and one scatter into a dW1 row (bound by stores).
 """
 
 from __future__ import annotations
 
-import os
 import weakref
 
+import numba
+import numpy as np
 
-def _choose_cache_dir():
-    """Point Numba's on-disk cache at a user directory when the package dir is read-only."""
-    if os.environ.get("NUMBA_CACHE_DIR"):
-        return None
-    here = os.path.dirname(os.path.abspath(__file__))
-    pycache = os.path.join(here, "__pycache__")
-    if os.access(pycache if os.path.isdir(pycache) else here, os.W_OK):
-        return None
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    path = os.path.join(base, "fastnn", "numba")
-    os.environ["NUMBA_CACHE_DIR"] = path
-    return path
+from . import _numba_cache
 
+_numba_cache.install()  # before the kernels are decorated: it decides where they are cached
 
-_CACHE_DIR = _choose_cache_dir()
-
-import numba  # noqa: E402  (after the cache directory is chosen)
-import numpy as np  # noqa: E402
-
-if _CACHE_DIR is not None:  # numba may have been imported (and configured) before us
-    numba.config.CACHE_DIR = _CACHE_DIR
-
-from . import _numba_kernels as K  # noqa: E402
+from . import _numba_kernels as kernels  # noqa: E402
+from ._numba_kernels import StepConsts, StepData, StepParams, StepWork  # noqa: E402
 from .interface import LOG_EPSILON, PARAM_NAMES, Backend, pixel_table  # noqa: E402
 
 __all__ = ["NumbaBackend", "FusedSGDStep", "runtime_info"]
 
-_ACT_CODES = {"relu": K.RELU, "sigmoid": K.SIGMOID, "identity": K.IDENTITY}
+_ACT_CODES = {"relu": kernels.RELU, "sigmoid": kernels.SIGMOID, "identity": kernels.IDENTITY}
 
 
 def runtime_info() -> dict:
@@ -65,7 +44,7 @@ def runtime_info() -> dict:
         "max_threads": int(numba.config.NUMBA_NUM_THREADS),
         "threads": threads,
         "threading_layer": layer,
-        "cache_dir": numba.config.CACHE_DIR or "next to the package (__pycache__)",
+        "cache_dir": kernels.probe.stats.cache_path,
     }
 
 
@@ -78,9 +57,9 @@ def _act_code(activation):
 
 
 def _consts(dtype, n, lr=0.0):
-    """``(one, eps, n, lr)`` as scalars of ``dtype`` (see ``_numba_kernels``)."""
+    """:class:`StepConsts` as scalars of ``dtype`` (see ``_numba_kernels``)."""
     t = np.dtype(dtype).type
-    return (t(1.0), t(LOG_EPSILON), t(n), t(lr))
+    return StepConsts(one=t(1.0), eps=t(LOG_EPSILON), n=t(n), lr=t(lr))
 
 
 def _loss(total, dtype, n):
@@ -98,7 +77,7 @@ class NumbaBackend(Backend):
         self._buffers = {}
         self._csr = {}
         out = np.zeros(2)
-        K.probe(np.ones((3, 2)), out)  # compiles (or loads) a tiny kernel using the intrinsics
+        kernels.probe(np.ones((3, 2)), out)  # compiles (or loads) a kernel using the intrinsics
         if out[0] != 3.0:
             raise RuntimeError(f"numba compile probe returned {out[0]!r}, expected 3.0")
 
@@ -122,33 +101,34 @@ class NumbaBackend(Backend):
     # -- the contract --
 
     def gather_scaled(self, x_u8, idx, out):
-        K.gather_scaled(x_u8, idx, self._table(out.dtype), out)
+        kernels.gather_scaled(x_u8, idx, self._table(out.dtype), out)
         return out
 
     def dense_forward(self, X, W, b, activation, Z, A):
         d, dt = X.shape[1], X.dtype
-        K.dense_forward(X, W, b, _act_code(activation), Z, A,
+        kernels.dense_forward(X, W, b, _act_code(activation), Z, A,
                         self._per_thread("rows", d, np.int32), self._per_thread("vals", d, dt),
                         dt.type(1))
         return A
 
     def softmax_cross_entropy(self, logits, labels, dlogits):
         n, dt = logits.shape[0], logits.dtype
-        total = K.softmax_cross_entropy(logits, labels, dlogits, _consts(dt, n),
+        total = kernels.softmax_cross_entropy(logits, labels, dlogits, _consts(dt, n),
                                         self._buf("terms", (n,), np.float64))
         return _loss(total, dt, n)
 
     def two_layer_backward(self, X, Z1, A1, W2, dZ2, activation, dZ1, dW1, db1, dW2, db2):
         d, (h, c), dt = X.shape[1], W2.shape, X.dtype
-        K.two_layer_backward(X, Z1, A1, W2, dZ2, _act_code(activation), dZ1, dW1, db1, dW2, db2,
-                             self._buf("W2T", (c, h), dt), self._buf("dW2T", (c, h), dt),
-                             self._buf("rows1", (d,), np.int32), self._buf("vals1", (d,), dt),
-                             K.chunk_rows(h * dt.itemsize, d), dt.type(1),
-                             self._buf("claims", (K.N_CLAIMS,), np.int64), numba.get_num_threads())
+        kernels.two_layer_backward(
+            X, Z1, A1, W2, dZ2, _act_code(activation), dZ1, dW1, db1, dW2, db2,
+            self._buf("W2T", (c, h), dt), self._buf("dW2T", (c, h), dt),
+            self._buf("rows1", (d,), np.int32), self._buf("vals1", (d,), dt),
+            kernels.chunk_rows(h * dt.itemsize, d), dt.type(1),
+            self._buf("claims", (kernels.N_CLAIMS,), np.int64), numba.get_num_threads())
 
     def predict_labels(self, X, W1, b1, W2, b2, activation, out):
         (d, h), c, dt = W1.shape, W2.shape[1], X.dtype
-        K.predict_labels(X, W1, b1, W2, b2, _act_code(activation), out,
+        kernels.predict_labels(X, W1, b1, W2, b2, _act_code(activation), out,
                          self._per_thread("rows", d, np.int32), self._per_thread("vals", d, dt),
                          self._per_thread("hidden", h, dt), self._per_thread("logits", c, dt),
                          dt.type(1))
@@ -160,9 +140,10 @@ class NumbaBackend(Backend):
         if not np.isfinite(W1).all():
             return super().predict_labels_u8(x_u8, W1, b1, W2, b2, activation, out, chunk)
         (d, h), c, dt = W1.shape, W2.shape[1], W1.dtype
-        step_chunk = K.chunk_rows(_padded(h, dt) * dt.itemsize, d)  # the fused step's: one entry
+        # the fused step's chunk, so that both share one cache entry
+        step_chunk = kernels.chunk_rows(_padded(h, dt) * dt.itemsize, d)
         offsets, pixels, values, _ = self._nonzero_pixels(x_u8, step_chunk)
-        K.predict_labels_csr(offsets, pixels, values, self._table(dt), W1, b1, W2, b2,
+        kernels.predict_labels_csr(offsets, pixels, values, self._table(dt), W1, b1, W2, b2,
                              _act_code(activation), out, self._per_thread("hidden", h, dt),
                              self._per_thread("logits", c, dt), dt.type(1))
         return out
@@ -194,27 +175,27 @@ class NumbaBackend(Backend):
         if entry is None or entry[0]() is not x_u8:
             n, d = x_u8.shape
             counts = np.empty(n, np.int64)
-            K.count_nonzero_rows(x_u8, counts)
+            kernels.count_nonzero_rows(x_u8, counts)
             offsets = np.zeros(n + 1, np.int64)
             np.cumsum(counts, out=offsets[1:])
             small = d < np.iinfo(np.int16).max
             pixels = np.empty(offsets[-1], np.int16 if small else np.int32)
             values = np.empty(offsets[-1], np.uint8)
-            K.fill_csr(x_u8, offsets, pixels, values)
+            kernels.fill_csr(x_u8, offsets, pixels, values)
             entry = self._csr[id(x_u8)] = (weakref.ref(x_u8), (offsets, pixels, values), {})
         csr, by_chunk = entry[1], entry[2]
         if chunk not in by_chunk:
             offsets, pixels, _ = csr
             n, d = x_u8.shape
             starts = np.empty((n, -(-d // chunk) + 1), pixels.dtype)
-            K.chunk_starts(offsets, pixels, chunk, starts)
+            kernels.chunk_starts(offsets, pixels, chunk, starts)
             by_chunk[chunk] = starts
         return csr + (by_chunk[chunk],)
 
 
 def _padded(n_hidden, dtype):
     """``n_hidden`` rounded up to whole vectors of ``dtype`` (rows padded with zeros)."""
-    lanes = K.LANE_BYTES // np.dtype(dtype).itemsize
+    lanes = kernels.LANE_BYTES // np.dtype(dtype).itemsize
     return -(-n_hidden // lanes) * lanes
 
 
@@ -254,19 +235,22 @@ class FusedSGDStep:
         self.params, self.optimizer, self.batch_size = params, optimizer, int(batch_size)
         self.act = _act_code(activation)
         hp = _padded(h, dt)
-        self.chunk = K.chunk_rows(hp * dt.itemsize, d)
+        self.chunk = kernels.chunk_rows(hp * dt.itemsize, d)
         offsets, pixels, values, starts = backend._nonzero_pixels(x_u8, self.chunk)
-        self.data = (offsets, pixels, values, backend._table(dt).copy(), y, starts)
-        n, z, e = self.batch_size, _aligned_zeros, np.empty
-        tasks = e(starts.shape[1] + 1, np.int64)
-        K.gradient_tasks(starts, c, tasks)
-        # Z1 A1p Z2 dZ2 dZ1p W2Tp dW2T bounds terms hits dW1p db1 dW2 db2 tasks claims
+        self.data = StepData(offsets=offsets, pixels=pixels, values=values,
+                             table=backend._table(dt).copy(), y=y, starts=starts)
+        n = self.batch_size
+        tasks = np.empty(starts.shape[1] + 1, np.int64)
+        kernels.gradient_tasks(starts, c, tasks)
         threads = int(numba.config.NUMBA_NUM_THREADS)
-        self.work = (z((threads, h), dt), z((n, hp), dt), e((n, c), dt),
-                     e((n, c), dt), z((n, hp), dt), z((c, hp), dt), z((c, hp), dt),
-                     e((starts.shape[1], n), np.int64), e(n, np.float64), e(n, np.int64),
-                     z((d, hp), dt), e(h, dt), e((h, c), dt), e(c, dt), tasks,
-                     z(K.N_CLAIMS, np.int64))
+        self.work = StepWork(
+            Z1=_aligned_zeros((threads, h), dt), A1p=_aligned_zeros((n, hp), dt),
+            Z2=np.empty((n, c), dt), dZ2=np.empty((n, c), dt), dZ1p=_aligned_zeros((n, hp), dt),
+            W2Tp=_aligned_zeros((c, hp), dt), dW2T=_aligned_zeros((c, hp), dt),
+            bounds=np.empty((starts.shape[1], n), np.int64), terms=np.empty(n, np.float64),
+            hits=np.empty(n, np.int64), dW1p=_aligned_zeros((d, hp), dt),
+            db1=np.empty(h, dt), dW2=np.empty((h, c), dt), db2=np.empty(c, dt), tasks=tasks,
+            claims=_aligned_zeros(kernels.N_CLAIMS, np.int64))
         self.idx = np.empty(self.batch_size, np.int64)
         self.dtype = dt
 
@@ -276,9 +260,8 @@ class FusedSGDStep:
             raise ValueError(f"idx must be {self.batch_size} integers, got {idx.dtype} "
                              f"of shape {idx.shape}")
         self.idx[:] = idx  # our own int64 buffer: any idx dtype or flags, one compiled type
-        p = self.params
-        params = (p["W1"], p["b1"], p["W2"], p["b2"])
+        params = StepParams(**{name: self.params[name] for name in PARAM_NAMES})
         consts = _consts(self.dtype, self.batch_size, self.optimizer.lr)
-        total, n_correct = K.fused_sgd_step(self.data, params, self.work, self.idx, consts,
+        total, n_correct = kernels.fused_sgd_step(self.data, params, self.work, self.idx, consts,
                                             self.act, self.chunk, numba.get_num_threads())
         return _loss(total, self.dtype, self.batch_size), int(n_correct)

@@ -8,18 +8,17 @@ are the usual way the format is shipped; gzip is detected from the content when 
 
 from __future__ import annotations
 
-import contextlib
 import gzip
 import os
-import secrets
 import zlib
-from collections.abc import Iterator
 from math import prod
 from typing import BinaryIO
 
 import numpy as np
 
-__all__ = ["DTYPE_CODES", "atomic_output", "read_idx", "write_idx"]
+from fastnn._io import atomic_write
+
+__all__ = ["DTYPE_CODES", "read_idx", "write_idx"]
 
 #: IDX dtype code -> big-endian NumPy dtype, as listed in the format's description.
 DTYPE_CODES: dict[int, np.dtype] = {
@@ -115,42 +114,6 @@ def read_idx(path_or_fileobj: str | os.PathLike | BinaryIO) -> np.ndarray:
     return data.astype(dtype.newbyteorder("="), copy=True)
 
 
-@contextlib.contextmanager
-def atomic_output(path: str | os.PathLike) -> Iterator[BinaryIO]:
-    """Open a temporary file next to ``path`` for binary writing; replace ``path`` on success.
-
-    Readers never see a half-written file: the data go to a uniquely named file in the same
-    directory (so ``os.replace`` is an atomic rename), which is removed if the body raises.
-
-    Parameters
-    ----------
-    path : str or os.PathLike
-        The final destination.
-
-    Yields
-    ------
-    BinaryIO
-        The temporary file, open for writing.
-    """
-    path = os.fspath(path)
-    directory, base = os.path.split(os.path.abspath(path))
-    if not os.path.isdir(directory):
-        raise FileNotFoundError(f"{path}: directory {directory} does not exist")
-    tmp = os.path.join(directory, f".{base}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    # os.open with mode 0o666 lets the umask decide permissions, as a plain open() would.
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            yield fh
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.remove(tmp)
-        raise
-
-
 def write_idx(path: str | os.PathLike, array: np.ndarray, compresslevel: int = 6) -> None:
     """Write ``array`` as an IDX file, atomically; gzip-compressed if ``path`` ends in ``.gz``.
 
@@ -184,7 +147,7 @@ def write_idx(path: str | os.PathLike, array: np.ndarray, compresslevel: int = 6
     header = bytes([0, 0, code, arr.ndim]) + b"".join(
         int(d).to_bytes(4, "big") for d in arr.shape)
     data = np.ascontiguousarray(arr, dtype=DTYPE_CODES[code]).tobytes()
-    with atomic_output(path) as fh:
+    with atomic_write(path, make_parents=False) as fh:
         if os.fspath(path).endswith(".gz"):
             # mtime=0 makes the output reproducible; filename keeps the temporary name out
             # of the gzip header.

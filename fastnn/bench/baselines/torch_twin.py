@@ -26,8 +26,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["TorchTwin", "TorchResult", "torch_available", "torch_unavailable", "torch_train",
-           "torch_version"]
+__all__ = ["TorchTwin", "TorchResult", "torch_unavailable", "torch_train", "torch_version"]
 
 _torch = None
 _import_error = None
@@ -49,11 +48,6 @@ def torch_unavailable() -> str | None:
     """Why the PyTorch row cannot run here (a sentence), or None if it can."""
     _import_torch()
     return _import_error
-
-
-def torch_available() -> bool:
-    """True when ``import torch`` works."""
-    return torch_unavailable() is None
 
 
 def torch_version() -> str | None:
@@ -183,10 +177,10 @@ def torch_train(iters, batch_size=512, learning_rate=0.05, hidden_size=50, dtype
         If PyTorch is not importable (the message says why).
     """
     torch = _require_torch()
-    from .network import TwoLayerNet
+    from fastnn.network import TwoLayerNet
 
     if data is None:
-        from .datasets.mnist import load_arrays
+        from fastnn.datasets.mnist import load_arrays
         data = load_arrays()
     x_train, y_train, x_test, y_test = data
     n_train = x_train.shape[0]

@@ -1,8 +1,8 @@
 """The "before" row of every benchmark: the teaching program's training loop, as written.
 
-Nothing here is optimised on purpose. The seed's own definitions are repeated inline (not taken
-from :mod:`fastnn.functions`, which may improve on them), and the loop keeps every habit of the
-original that costs time:
+Nothing here is optimised on purpose. The network is the seed's own class
+(:mod:`fastnn.bench.baselines.seed`, not :mod:`fastnn.functions`, which may improve on it), and
+the loop keeps every habit of the original that costs time:
 
 * each mini-batch is a fresh ``np.random.choice(train_size, batch_size)`` fancy-indexed copy of
   the whole pre-scaled float training set;
@@ -26,96 +26,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["NaiveData", "NaiveResult", "SeedTwoLayerNet", "naive_step", "naive_train",
-           "prepare_data"]
+from .seed import TwoLayerNet, change_one_hot_label
 
-
-# -- the seed's definitions, verbatim apart from indentation --------------------------------------
-
-def relu(x):
-    return np.maximum(0, x)
-
-
-def relu_grad(x):
-    x = np.where(x >= 0, 1, 0)
-    return x
-
-
-def softmax(x):
-    if x.ndim == 2:
-        x = x.T
-        x = x - np.max(x, axis=0)
-        y = np.exp(x) / np.sum(np.exp(x), axis=0)
-        return y.T
-    x = x - np.max(x)
-    return np.exp(x) / np.sum(np.exp(x))
-
-
-def cross_entropy_error(y, t):
-    if y.ndim == 1:
-        t = t.reshape(1, t.size)
-        y = y.reshape(1, y.size)
-    if t.size == y.size:
-        t = t.argmax(axis=1)
-    batch_size = y.shape[0]
-    return -np.sum(np.log(y[np.arange(batch_size), t] + 1e-7)) / batch_size
-
-
-def _change_one_hot_label(X, dtype):
-    T = np.zeros((X.size, 10), dtype=dtype)
-    for idx, row in enumerate(T):
-        row[X[idx]] = 1
-    return T
-
-
-class SeedTwoLayerNet:
-    """The seed's ``TwoLayerNet`` (ReLU), drawing its weights from ``randn`` in ``dtype``."""
-
-    def __init__(self, input_size, hidden_size, output_size, weight_init_std=0.01,
-                 randn=np.random.randn, dtype="float64"):
-        self.params = {}
-        self.params["W1"] = (weight_init_std * randn(input_size, hidden_size)).astype(dtype)
-        self.params["b1"] = np.zeros(hidden_size, dtype=dtype)
-        self.params["W2"] = (weight_init_std * randn(hidden_size, output_size)).astype(dtype)
-        self.params["b2"] = np.zeros(output_size, dtype=dtype)
-
-    def predict(self, x):
-        W1, W2 = self.params["W1"], self.params["W2"]
-        b1, b2 = self.params["b1"], self.params["b2"]
-        a1 = np.dot(x, W1) + b1
-        z1 = relu(a1)
-        a2 = np.dot(z1, W2) + b2
-        y = softmax(a2)
-        return y
-
-    def loss(self, x, t):
-        y = self.predict(x)
-        return cross_entropy_error(y, t)
-
-    def accuracy(self, x, t):
-        y = self.predict(x)
-        y = np.argmax(y, axis=1)
-        t = np.argmax(t, axis=1)
-        accuracy = np.sum(y == t) / float(x.shape[0])
-        return accuracy
-
-    def gradient(self, x, t):
-        W1, W2 = self.params["W1"], self.params["W2"]
-        b1, b2 = self.params["b1"], self.params["b2"]
-        grads = {}
-        batch_num = x.shape[0]
-        a1 = np.dot(x, W1) + b1
-        z1 = relu(a1)
-        a2 = np.dot(z1, W2) + b2
-        y = softmax(a2)
-        dy = (y - t) / batch_num
-        grads["W2"] = np.dot(z1.T, dy)
-        grads["b2"] = np.sum(dy, axis=0)
-        da1 = np.dot(dy, W2.T)
-        dz1 = relu_grad(a1) * da1
-        grads["W1"] = np.dot(x.T, dz1)
-        grads["b1"] = np.sum(dz1, axis=0)
-        return grads
+__all__ = ["NaiveData", "NaiveResult", "naive_step", "naive_train", "prepare_data"]
 
 
 # -- data and loop ------------------------------------------------------------------------------
@@ -180,15 +93,15 @@ def prepare_data(data=None, dtype="float64"):
             raise ValueError(f"data holds {data.dtype} pixels, not {dtype}")
         return data
     if data is None:
-        from .datasets.mnist import load_arrays
+        from fastnn.datasets.mnist import load_arrays
         data = load_arrays()
     x_train, y_train, x_test, y_test = data
     # x / 255.0 in float64 is the seed's line; in float32, cast then divide (the book's loader),
     # which is also what fastnn's backends do.
     x_train = np.asarray(x_train).reshape(len(x_train), -1).astype(dtype) / dtype.type(255.0)
     x_test = np.asarray(x_test).reshape(len(x_test), -1).astype(dtype) / dtype.type(255.0)
-    return NaiveData(x_train, _change_one_hot_label(np.asarray(y_train), dtype),
-                     x_test, _change_one_hot_label(np.asarray(y_test), dtype))
+    return NaiveData(x_train, change_one_hot_label(np.asarray(y_train), dtype),
+                     x_test, change_one_hot_label(np.asarray(y_test), dtype))
 
 
 def naive_step(network, data, batch_mask, learning_rate=0.05):
@@ -229,8 +142,8 @@ def naive_train(iters, batch_size=512, learning_rate=0.05, hidden_size=50, dtype
     """
     data = prepare_data(data, dtype)
     random_state = np.random.RandomState(seed)
-    network = SeedTwoLayerNet(input_size=data.x_train.shape[1], hidden_size=hidden_size,
-                              output_size=10, randn=random_state.randn, dtype=dtype)
+    network = TwoLayerNet(input_size=data.x_train.shape[1], hidden_size=hidden_size,
+                          output_size=10, randn=random_state.randn, dtype=dtype)
     train_size = data.x_train.shape[0]
     iter_per_epoch = max(train_size / batch_size, 1)
     train_loss_list, train_acc_list, test_acc_list = [], [], []

@@ -23,8 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
-from . import backends
-from .backends.interface import pixel_table
+from fastnn import backends
+
+from .interface import pixel_table
 
 __all__ = ["COMPARISONS", "RTOL", "Comparison", "CheckReport", "Row", "compare",
            "run_crosscheck"]
@@ -36,7 +37,7 @@ Comparison = namedtuple("Comparison", "kernel case make")
 Comparison.__doc__ = """One row of the table: ``make(rng, dtype) -> dict`` of named inputs."""
 Row = namedtuple("Row", "kernel case dtype output max_abs_diff max_abs_ref rel tol ok")
 
-_MNIST = Path(__file__).resolve().parent / "data" / "mnist.npz"
+_MNIST = Path(__file__).resolve().parent.parent / "data" / "mnist.npz"
 _images_cache = {}
 
 
@@ -209,7 +210,7 @@ def _run(backend, kernel, inp):
                                   inp["activation"], out)
         return {"labels": out}
     if kernel == "train_step":
-        from .optimizers import SGD
+        from ..optimizers import SGD
 
         params = {k: v.copy() for k, v in inp["params"].items()}
         step = backend.make_train_step(inp["x_u8"], inp["y"], params, inp["activation"],

@@ -2,16 +2,19 @@
 matches the NumPy reference, and ``fastnn bench`` writes its report and plots. No wall times are
 asserted anywhere: the machine is shared and noisy."""
 
+import argparse
 import math
 import sys
 
 import numpy as np
 import pytest
-import seed_program as seed
 
 import fastnn
-from fastnn import bench_report, torch_reference
-from fastnn.naive import naive_train, prepare_data
+from fastnn.bench import measure, options, startup
+from fastnn.bench.baselines import seed, torch_twin
+from fastnn.bench.baselines.naive import naive_train, prepare_data
+from fastnn.bench.results import LABELS, BenchResults
+from fastnn.cli import main
 
 
 def _draws(seed_value, n_train, hidden, batch_size, k):
@@ -93,7 +96,7 @@ def test_torch_twin_first_loss_matches_reference(mnist_small):
     pytest.importorskip("torch", reason="PyTorch is optional; the twin is skipped without it")
     reference = fastnn.train(backend="numpy", iters=3, batch_size=64, hidden_size=20, seed=2,
                              data=mnist_small)
-    result = torch_reference.torch_train(3, batch_size=64, hidden_size=20, seed=2,
+    result = torch_twin.torch_train(3, batch_size=64, hidden_size=20, seed=2,
                                          data=mnist_small, threads=1)
     # Same weights, same batch, the seed's loss formula: the first loss agrees to rounding.
     assert abs(result.losses[0] - reference.history["train_loss"][0]) <= 1e-12
@@ -108,43 +111,39 @@ def test_torch_twin_first_loss_matches_reference(mnist_small):
 
 
 def test_torch_absent_gives_a_reason(monkeypatch):
-    monkeypatch.setattr(torch_reference, "_torch", None)
-    monkeypatch.setattr(torch_reference, "_import_error", None)
+    monkeypatch.setattr(torch_twin, "_torch", None)
+    monkeypatch.setattr(torch_twin, "_import_error", None)
     monkeypatch.setitem(sys.modules, "torch", None)  # `import torch` now raises ImportError
-    why = torch_reference.torch_unavailable()
+    why = torch_twin.torch_unavailable()
     assert why is not None and "PyTorch is not importable" in why
-    assert not torch_reference.torch_available() and torch_reference.torch_version() is None
+    assert torch_twin.torch_version() is None
     with pytest.raises(RuntimeError, match="install torch"):
-        torch_reference.torch_train(1)
-    assert bench_report.impl_unavailable("torch") == why
-    assert bench_report.impl_unavailable("torch", use_torch=False) == "disabled with --no-torch"
+        torch_twin.torch_train(1)
+    assert measure.impl_unavailable("torch") == why
+    assert measure.impl_unavailable("torch", use_torch=False) == "disabled with --no-torch"
 
 
 # -- the report ----------------------------------------------------------------------------------
-
-def test_train_step_flops_formula():
-    assert bench_report.train_step_flops(512, 50) == 3 * (2 * 512 * 784 * 50 + 2 * 512 * 50 * 10)
-
 
 def test_numpy_wins_lists_only_shapes_where_numpy_is_faster():
     scaling = {("numpy", "float64", 1, 50): 1.0, ("numba", "float64", 1, 50): 2.0,
                ("numpy", "float64", 512, 50): 2.0, ("numba", "float64", 512, 50): 1.0,
                ("torch", "float64", 1, 50): 0.1}
-    assert bench_report.numpy_wins(scaling, ("float64",)) == [("float64", 1, 50, 2.0)]
+    results = BenchResults(settings=options.BenchSettings(dtypes=("float64",)), scaling=scaling)
+    assert results.numpy_wins() == [("float64", 1, 50, 2.0)]
 
 
-def test_every_flag_has_help():
-    parser = bench_report.build_parser()
+def test_every_flag_has_help(capsys):
+    parser = options.add_bench_arguments(argparse.ArgumentParser())
     for action in parser._actions:
         assert action.help, action.dest
     for bad in (["--threads", "0"], ["--dtypes", "float16"], ["--batch-sizes", "0,2"]):
-        with pytest.raises(SystemExit) as exc:
-            bench_report.main(bad + ["--out", "/nonexistent/never-written"])
-        assert exc.value.code == 2
+        assert main(["bench", *bad, "--out", "/nonexistent/never-written"]) == 2
+        assert bad[0] in capsys.readouterr().err
 
 
 def test_startup_run_reports_a_finished_first_step():
-    result = bench_report.startup_run("numpy", threads=1, hidden=8, batch_size=16)
+    result = startup.startup_run("numpy", threads=1, hidden=8, batch_size=16)
     assert result["backend"] == "numpy" and math.isfinite(result["loss"])
     assert 0 < result["import_s"] <= result["backend_s"] <= result["first_step_s"]
 
@@ -154,7 +153,7 @@ def quick_report(tmp_path_factory):
     out = tmp_path_factory.mktemp("bench")
     argv = ["--quick", "--out", str(out), "--iters", "20", "--hidden-sizes", "16,32",
             "--batch-sizes", "1,8", "--dtypes", "float64", "--threads", "1", "--no-startup"]
-    assert bench_report.main(argv) == 0
+    assert main(["bench", *argv]) == 0
     return out
 
 
@@ -163,14 +162,14 @@ def test_quick_report_has_the_tables(quick_report):
     header = ("| implementation | dtype | train() s | ms/it | x vs fastnn numpy | "
               "x vs naive loop |")
     assert header in text
-    assert "GFLOP/s" in text and bench_report.FLOP_FORMULA in text
-    assert "## Machine and libraries" in text and f"| NumPy | {np.__version__} |" in text
+    assert "GFLOP/s" in text and measure.FLOP_FORMULA in text
+    assert "## Machine and libraries" in text and f"| numpy | {np.__version__} |" in text
     rows = [line for line in text.splitlines() if line.startswith("| fastnn numpy | float64 |")]
     assert len(rows) == 1 and "| 1 | " in rows[0]  # the NumPy row is its own reference
     assert "| naive loop (seed as written) | float64 |" in text
     for impl in ("numba", "torch"):
-        why = bench_report.impl_unavailable(impl)
-        assert (f"| {bench_report.LABELS[impl]} | float64 |" in text) == (why is None)
+        why = measure.impl_unavailable(impl)
+        assert (f"| {LABELS[impl]} | float64 |" in text) == (why is None)
     assert "By hidden size (batch 512)" in text and "By batch size (hidden 50)" in text
     assert "Skipped (--no-startup)." in text
     assert "![speed-up over the NumPy backend](speedup.png)" in text
@@ -184,18 +183,18 @@ def test_quick_report_writes_pngs_atomically(quick_report):
 
 def test_no_plots_and_a_failing_row(tmp_path, monkeypatch):
     # A row that raises is reported (and makes the exit status 1); the others still run.
-    real = bench_report.run_training
+    real = measure.run_training
 
     def flaky(impl, *args, **kwargs):
         if impl == "naive":
             raise FloatingPointError("boom")
         return real(impl, *args, **kwargs)
 
-    monkeypatch.setattr(bench_report, "run_training", flaky)
+    monkeypatch.setattr(measure, "run_training", flaky)
     argv = ["--quick", "--out", str(tmp_path), "--iters", "5", "--hidden-sizes", "8",
             "--batch-sizes", "4", "--dtypes", "float32", "--threads", "1", "--no-startup",
             "--no-plots", "--no-torch", "--repeats", "1"]
-    assert bench_report.main(argv) == 1
+    assert main(["bench", *argv]) == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == ["REPORT.md"]
     text = (tmp_path / "REPORT.md").read_text()
     assert ".png" not in text and "disabled with --no-torch" in text

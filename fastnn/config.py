@@ -1,0 +1,161 @@
+"""TrainConfig: every parameter of a training run, listed once.
+
+Each field carries its default, its check, its command-line flag and its help text.
+:func:`fastnn.train` validates through it, the ``fastnn train`` subcommand is generated from it
+and :attr:`fastnn.TrainResult.config` is one. Adding a training parameter is adding a field
+here (and using it in :mod:`fastnn.training`).
+
+>>> from fastnn import TrainConfig
+>>> config = TrainConfig(optimizer="adam", learning_rate=0.001)
+>>> config.batch_size, config.to_dict()["optimizer"]
+(512, 'adam')
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import numbers
+from dataclasses import dataclass, field
+
+from ._validation import (
+    check_backend,
+    check_bool,
+    check_choice,
+    check_dtype,
+    check_positive_float,
+    check_positive_int,
+    check_seed,
+)
+from .backends import NAMES as BACKEND_NAMES
+from .backends.interface import ACTIVATIONS, DTYPES
+from .optimizers import OPTIMIZERS
+
+__all__ = ["TrainConfig", "config_fields"]
+
+
+def _optional_positive_int(value, name):
+    return None if value is None else check_positive_int(value, name)
+
+
+def _dtype_name(value, name):
+    return check_dtype(value).name
+
+
+def _choice(choices):
+    def check(value, name):
+        return check_choice(value, choices, name)
+    return check
+
+
+def _param(default, help, *, flag, check, metavar=None, choices=None, parse=None):
+    """A TrainConfig field: ``check(value, name) -> value`` normalises or raises; ``parse``
+    turns the flag's text into a value (default: the type of ``default``)."""
+    return field(default=default, metadata=dict(help=help, flag=flag, check=check,
+                                                metavar=metavar, choices=choices,
+                                                parse=parse))
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """The parameters of one training run; the defaults are the teaching program's settings.
+
+    Every value is checked when the config is made (``ValueError`` or ``TypeError`` naming the
+    field). Use :func:`dataclasses.replace` for a variant. Checks that need the data (a batch
+    no larger than the training set) happen in :func:`fastnn.train`.
+    """
+
+    backend: object = _param(
+        "auto", "kernel implementation; 'auto' uses $FASTNN_BACKEND if set, else the fastest "
+        "that works here", flag="--backend", check=check_backend,
+        choices=("auto",) + BACKEND_NAMES)
+    hidden_size: int = _param(50, "number of hidden units", flag="--hidden", metavar="N",
+                              check=check_positive_int)
+    activation: str = _param("relu", "activation of the hidden layer", flag="--activation",
+                             check=_choice(ACTIVATIONS), choices=ACTIVATIONS)
+    optimizer: str = _param("sgd", "parameter update rule", flag="--optimizer",
+                            check=_choice(tuple(OPTIMIZERS)), choices=tuple(OPTIMIZERS))
+    learning_rate: float = _param(0.05, "learning rate of the optimizer", flag="--lr",
+                                  metavar="LR", check=check_positive_float)
+    batch_size: int = _param(512, "samples per mini-batch", flag="--batch-size", metavar="N",
+                             check=check_positive_int)
+    iters: int = _param(10000, "number of training iterations (mini-batches)", flag="--iters",
+                        metavar="N", check=check_positive_int)
+    weight_init_std: float = _param(0.01, "standard deviation of the initial Gaussian weights",
+                                    flag="--weight-init-std", metavar="STD",
+                                    check=check_positive_float)
+    dtype: str = _param("float64", "floating-point type of weights and activations",
+                        flag="--dtype", check=_dtype_name, choices=DTYPES)
+    seed: int = _param(0, "random seed for the initial weights and the mini-batch sampling "
+                       "(same seed, same result, bit for bit)", flag="--seed", metavar="N",
+                       check=check_seed)
+    eval_every: int | None = _param(
+        None, "iterations between evaluations of train and test accuracy (default: one "
+        "epoch, ceil(n_train / batch size)); iteration 0 and the last are always evaluated",
+        flag="--eval-every", metavar="N", check=_optional_positive_int, parse=int)
+    shuffle: bool = _param(
+        False, "draw each epoch's batches from a shuffled permutation (the last incomplete "
+        "batch dropped) instead of sampling with replacement as the teaching program does",
+        flag="--shuffle", check=check_bool)
+    full_train_eval: bool = _param(
+        False, "measure train accuracy on the whole training set at each evaluation instead "
+        "of the free running accuracy of the mini-batches since the previous one",
+        flag="--full-train-eval", check=check_bool)
+    threads: int | None = _param(
+        None, "threads for Numba and BLAS (default: all cores); results are the same bits "
+        "for any number", flag="--threads", metavar="N", check=_optional_positive_int,
+        parse=int)
+
+    def __post_init__(self):
+        for f in dataclasses.fields(self):
+            checked = f.metadata["check"](getattr(self, f.name), f.name)
+            object.__setattr__(self, f.name, checked)
+
+    def to_dict(self) -> dict:
+        """The parameters as plain JSON-compatible values (a backend by its name)."""
+        out = dataclasses.asdict(self)
+        if not isinstance(out["backend"], str):
+            out["backend"] = out["backend"].name
+        return out
+
+    @classmethod
+    def from_dict(cls, values) -> TrainConfig:
+        """A TrainConfig from :meth:`to_dict`'s output; unknown keys raise ``TypeError``."""
+        unknown = set(values) - {f.name for f in dataclasses.fields(cls)}
+        if unknown:
+            raise TypeError(f"unknown training parameter(s) {sorted(unknown)}; expected "
+                            f"{', '.join(f.name for f in dataclasses.fields(cls))}")
+        return cls(**values)
+
+    @staticmethod
+    def flag_of(name) -> str:
+        """The command-line flag that sets parameter ``name``."""
+        return {f.name: f.metadata["flag"] for f in config_fields()}[name]
+
+
+def config_fields():
+    """The fields of :class:`TrainConfig`, in order (each with ``metadata``: help, flag,
+    check, metavar, choices, parse)."""
+    return dataclasses.fields(TrainConfig)
+
+
+def parameters_doc(indent="    ") -> str:
+    """The numpydoc ``Parameters`` entries of every field, for docstrings."""
+    lines = []
+    for f in config_fields():
+        meta = f.metadata
+        kind = ("{" + ", ".join(repr(c) for c in meta["choices"]) + "}" if meta["choices"]
+                else _type_name(f.default, meta))
+        lines.append(f"{indent}{f.name} : {kind}, default {f.default!r}")
+        lines.append(f"{indent}    {meta['help'][0].upper()}{meta['help'][1:]}.")
+    return "\n".join(lines)
+
+
+def _type_name(default, meta):
+    if default is None:
+        return f"{meta['parse'].__name__} or None"
+    if isinstance(default, bool):
+        return "bool"
+    return "int" if isinstance(default, numbers.Integral) else type(default).__name__
+
+
+TrainConfig.__doc__ += "\n    Parameters\n    ----------\n" + parameters_doc() + "\n"
