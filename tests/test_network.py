@@ -175,3 +175,17 @@ def test_bad_inputs_are_refused_at_the_boundary(backend, x, t, message):
 
 def test_auto_backend_is_a_registered_one():
     assert TwoLayerNet(4, 3, 2).backend.name in backends.available()
+
+
+def test_saved_weights_get_the_permissions_of_any_new_file(tmp_path):
+    import os
+    import stat
+
+    previous = os.umask(0o022)
+    try:
+        path = TwoLayerNet(4, 3, 2, backend="numpy", seed=0).save(tmp_path / "w.npz")
+        open(tmp_path / "plain", "wb").close()
+    finally:
+        os.umask(previous)
+    modes = {stat.S_IMODE(p.stat().st_mode) for p in (path, tmp_path / "plain")}
+    assert modes == {0o644}  # mkstemp, used before, gave 0o600

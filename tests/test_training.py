@@ -1,6 +1,9 @@
 """train(): the seed's loop, determinism, history, evaluation, divergence and bad input."""
 
+import io
 import math
+import re
+import sys
 
 import numpy as np
 import pytest
@@ -168,3 +171,37 @@ def test_bad_data_is_refused(mnist_small):
         small_run((x_train / 255.0, y_train, x_test, y_test))
     with pytest.raises(ValueError, match="in 0..9"):
         small_run((x_train, y_train + 10, x_test, y_test))
+
+
+class _Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_progress_bar_on_a_terminal_only(monkeypatch, mnist_small):
+    quiet = io.StringIO()  # what a log file or a pipe looks like
+    monkeypatch.setattr(sys, "stderr", quiet)
+    small_run(mnist_small, iters=30, progress=True)
+    assert quiet.getvalue() == ""
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    small_run(mnist_small, iters=30, progress=True)
+    text = terminal.getvalue()
+    assert "train" in text and "30/30" in text and "100%" in text
+    assert re.search(r"loss \d\.\d{4}", text)
+
+
+def test_any_object_with_update_and_close_can_follow_the_run(mnist_small):
+    class Recorder:
+        def __init__(self):
+            self.updates, self.closed = [], 0
+
+        def update(self, n):
+            self.updates.append(n)
+
+        def close(self):
+            self.closed += 1
+
+    recorder = Recorder()
+    small_run(mnist_small, iters=25, progress=recorder)
+    assert recorder.updates == [1] * 25 and recorder.closed == 1

@@ -49,10 +49,8 @@ def _load(name: str) -> Backend | None:
     try:
         module = importlib.import_module(module_name)
         backend = getattr(module, class_name)()
-    except ImportError as exc:  # numba raises ImportError for an unsupported NumPy as well
-        _failures[name] = f"{type(exc).__name__}: {exc}"
-        return None
-    except Exception as exc:  # a broken install or a failed compile probe
+    except Exception as exc:  # missing or broken install (numba raises ImportError for an
+        # unsupported NumPy too), or a failed compile probe
         _failures[name] = f"{type(exc).__name__}: {exc}"
         return None
     _instances[name] = backend

@@ -2,10 +2,10 @@
 
 Why this module exists: the first layer's work is, per sample, ``acc[:] += x_k * W1[k, :]`` over
 the sample's non-zero pixels ``k``. Written as an ``@njit`` loop, LLVM cannot prove that ``acc``
-does not alias ``W1``, so it loads and stores the whole accumulator row for every pixel (about
-10 ns per pixel at ``h = 50``); scalar accumulators, unsigned indices and sample blocking did not
-change that. Emitting the loop as LLVM IR with the accumulators as SSA vector values
-(``<8 x double>`` / ``<16 x float>``) removes the round trip through memory.
+does not alias ``W1``, so it loads and stores the whole accumulator row for every pixel;
+scalar accumulators, unsigned indices and sample blocking did not change that. Emitting the
+loop as LLVM IR with the accumulators as SSA vector values (``<8 x double>`` /
+``<16 x float>``) removes the round trip through memory.
 
 ``prefetch(a, i)``
     hint the CPU to fetch the cache line of ``a[i]`` (1-d array; no effect on results, and an

@@ -53,8 +53,8 @@ StepWork = namedtuple("StepWork", "Z1 A1p Z2 dZ2 dZ1p W2Tp dW2T bounds terms hit
 StepConsts = namedtuple("StepConsts", "one eps n lr")
 #: Bytes of W1 / dW1 rows one chunk may span. Not the L1 cache's 32 KB: the scatter into dW1 is
 #: bound by its stores wherever the rows sit, while each chunk walks every sample of the batch,
-#: so fewer, larger chunks won (measured on 784-50-10 at batch 512: 16 KB chunks 5 % slower than
-#: 32 KB, 96 KB 2-6 % faster); two per thread still leave room to balance.
+#: so fewer, larger chunks were faster at the seed's shape (the report measures the step); two
+#: per thread still leave room to balance.
 CHUNK_BYTES = 98304
 #: Bytes per vector in ``_llvm_simd``; the fused step pads its own rows to a multiple of this.
 LANE_BYTES = 64
@@ -449,7 +449,7 @@ def gradient_tasks(starts, n_classes, tasks):
 def _prefetch_sample(data, idx, i_lists, i_offsets):
     """Prefetch the pixel lists of batch entry ``i_lists`` and the offsets, label and chunk
     starts of ``i_offsets``: a new batch's samples are scattered over the data set, and without
-    this each sample waited for two dependent trips to memory (30 % of a step)."""
+    this each sample waited for two dependent trips to memory."""
     offsets, pixels, values = data.offsets, data.pixels, data.values
     N, n = offsets.shape[0] - 1, idx.shape[0]
     if i_offsets < n:

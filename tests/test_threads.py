@@ -1,0 +1,55 @@
+"""limit_threads: one limit for BLAS and Numba, restored afterwards; usable_cores."""
+
+import os
+
+import numpy as np
+import pytest
+from threadpoolctl import threadpool_info
+
+from fastnn._threads import limit_threads, usable_cores
+
+
+def _blas_threads():
+    return sorted({pool["num_threads"] for pool in threadpool_info()
+                   if pool["user_api"] == "blas"})
+
+
+def test_usable_cores_is_the_affinity():
+    expected = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    assert usable_cores() == expected >= 1
+
+
+def test_limits_blas_and_numba_and_restores_both():
+    import numba
+
+    np.dot(np.ones((2, 2)), np.ones((2, 2)))  # BLAS is loaded
+    blas_before, numba_before = _blas_threads(), numba.get_num_threads()
+    with limit_threads(1, numba=True):
+        assert _blas_threads() == [1]
+        assert numba.get_num_threads() == 1
+    assert _blas_threads() == blas_before and numba.get_num_threads() == numba_before
+
+
+def test_none_changes_nothing_and_too_many_is_refused():
+    import numba
+
+    before = _blas_threads()
+    with limit_threads(None):
+        assert _blas_threads() == before
+    with pytest.raises(ValueError, match="threads=100000 is more than"):
+        with limit_threads(100000, numba=True):
+            pass
+    assert _blas_threads() == before and numba.get_num_threads() >= 1
+
+
+def test_training_under_a_limit_uses_one_thread_and_gets_the_same_bits(mnist_small):
+    import numba
+
+    from fastnn import train
+
+    seen = []
+    kwargs = dict(backend="numba", iters=20, batch_size=64, eval_every=10, data=mnist_small)
+    one = train(threads=1, callback=lambda i, h: seen.append(numba.get_num_threads()), **kwargs)
+    default = train(**kwargs)
+    assert seen == [1, 1, 1] and numba.get_num_threads() == numba.config.NUMBA_NUM_THREADS
+    assert one.history == default.history
