@@ -255,16 +255,44 @@ class TwoLayerNet:
         Parameters
         ----------
         x_u8 : ndarray of uint8, shape (n_samples, input_size)
-        labels : ndarray of int, shape (n_samples,)
+        labels : array_like of int, shape (n_samples,)
 
         Returns
         -------
         float in [0, 1]
         """
-        W1, b1, W2, b2 = self._checked_params()
+        return self.evaluator(x_u8, labels)()
+
+    def evaluator(self, x_u8, labels, name="x_u8"):
+        """``evaluate() -> accuracy`` of the current parameters on a fixed data set.
+
+        For evaluating one data set many times (``train()`` does, each epoch): the backend may
+        prepare the pixels once, from a snapshot taken now, so edit ``x_u8`` after this call
+        and the evaluator still sees the pixels it was given.
+
+        Parameters
+        ----------
+        x_u8 : ndarray of uint8, shape (n_samples, input_size)
+        labels : array_like of int, shape (n_samples,), in ``0 .. output_size - 1``
+        name : str
+            What ``x_u8`` is called in error messages.
+        """
+        x_u8 = np.asarray(x_u8)
+        if x_u8.dtype != np.uint8 or x_u8.ndim != 2 or x_u8.shape[1] != self.input_size:
+            raise ValueError(f"{name} must be uint8 pixels of shape (n_samples, "
+                             f"{self.input_size}), got {x_u8.dtype} of shape {x_u8.shape}")
+        if x_u8.shape[0] == 0:
+            raise ValueError(f"{name} has no samples (shape {x_u8.shape})")
+        labels = as_labels(labels, n_samples=x_u8.shape[0], n_classes=self.output_size,
+                           name=f"labels of {name}")
+        predictor = self.backend.pixel_predictor(x_u8)
         predicted = np.empty(x_u8.shape[0], np.int64)
-        self.backend.predict_labels_u8(x_u8, W1, b1, W2, b2, self.activation, predicted)
-        return float(np.count_nonzero(predicted == labels) / x_u8.shape[0])
+
+        def evaluate():
+            W1, b1, W2, b2 = self._checked_params()
+            predictor.predict_labels(W1, b1, W2, b2, self.activation, predicted)
+            return float(np.count_nonzero(predicted == labels) / predicted.shape[0])
+        return evaluate
 
     def params_finite(self):
         """True when every parameter is finite (no NaN or infinity)."""

@@ -137,17 +137,19 @@ def train(config=None, /, *, progress=False, callback=None, data=None, **params)
 
     def evaluate(iteration):
         if config.full_train_eval or iteration == 0:
-            train_acc = network.accuracy_u8(x_train, y_train)
+            train_acc = train_accuracy()
         else:
             train_acc = run_correct / run_seen
         history["eval_iter"].append(iteration)
         history["train_acc"].append(train_acc)
-        history["test_acc"].append(network.accuracy_u8(x_test, y_test))
+        history["test_acc"].append(test_accuracy())
         if callback is not None:
             callback(iteration, history)
 
     with limit_threads(config.threads):
         step = network.train_step(x_train, y_train, optimizer, config.batch_size)
+        train_accuracy = network.evaluator(x_train, y_train, "x_train")
+        test_accuracy = network.evaluator(x_test, y_test, "x_test")
         start = time.perf_counter()
         try:
             evaluate(0)
@@ -194,6 +196,8 @@ def _known(params):
 
 
 def _training_data(data):
+    """``(x_train, y_train, x_test, y_test)`` checked, C-ordered and read-only: a writable array
+    is copied, so that editing it during or after the run cannot reach what the run uses."""
     if data is None:
         from .datasets.mnist import load_arrays
         return load_arrays()
@@ -207,13 +211,32 @@ def _training_data(data):
         if x.dtype != np.uint8 or x.ndim != 2:
             raise ValueError(f"{name} must be uint8 pixels of shape (n_samples, n_features), got "
                              f"{x.dtype} of shape {x.shape}")
+        if x.shape[0] == 0:
+            raise ValueError(f"{name} has no samples (shape {x.shape})")
         if y.shape != (x.shape[0],) or not np.issubdtype(y.dtype, np.integer):
             raise ValueError(f"labels for {name} must be integers of shape ({x.shape[0]},), got "
                              f"{y.dtype} of shape {y.shape}")
-        if y.size and (y.min() < 0 or y.max() > 9):
-            raise ValueError(f"labels for {name} must be in 0..9, got {y.min()}..{y.max()}")
-        out += [np.ascontiguousarray(x), np.ascontiguousarray(y, dtype=np.int64)]
+        if y.min() < 0 or y.max() >= N_CLASSES:
+            raise ValueError(f"labels for {name} must be in 0..{N_CLASSES - 1}, got "
+                             f"{y.min()}..{y.max()}")
+        out += [_frozen(x, np.uint8), _frozen(y, np.int64)]
+    if out[2].shape[1] != out[0].shape[1]:
+        raise ValueError(f"x_test has {out[2].shape[1]} pixels per sample but x_train has "
+                         f"{out[0].shape[1]}: both must come from the same kind of image")
     return tuple(out)
+
+
+def _frozen(a, dtype):
+    """``a`` itself if nothing can change it (it and every array it views are read-only), else
+    a read-only copy."""
+    base, shared = a, False
+    while isinstance(base, np.ndarray):
+        shared |= base.flags.writeable
+        base = base.base
+    if shared or a.dtype != dtype or not a.flags.c_contiguous:
+        a = np.array(a, dtype=dtype, order="C")
+        a.flags.writeable = False
+    return a
 
 
 def _batch_sampler(random_state, n_train, batch_size, shuffle):

@@ -225,18 +225,24 @@ def test_bad_inputs_raise_instead_of_reading_out_of_bounds(nb, images):
         nb.softmax_cross_entropy(np.zeros((2, 10)), np.array([0, 10]), np.empty((2, 10)))
 
 
-def test_the_data_set_index_is_built_once_per_array(nb, images):
+def test_in_place_edits_of_the_data_reach_every_later_step_and_prediction(nb, images):
     x, y = images
     x2 = x.copy()
-    nb.make_train_step(x2, y, _params(np.float32), "relu", SGD(0.1), 8)
-    key = id(x2)
-    first = nb._csr[key][1]
-    for _ in range(2):
-        nb.make_train_step(x2, y, _params(np.float64), "relu", SGD(0.1), 8)
-    assert nb._csr[key][1] is first  # the same arrays, not rebuilt
-    del x2
-    nb.make_train_step(x, y, _params(np.float32), "relu", SGD(0.1), 8)
-    assert all(ref() is not None for ref, *_ in nb._csr.values())  # dead entries dropped
+    idx = np.arange(8)
+
+    def step_loss(backend):
+        return backend.make_train_step(x2, y, _params(np.float64), "relu", SGD(0.1), 8)(idx)[0]
+
+    before = step_loss(nb)
+    p = _params(np.float64)
+    x2[:8] = 0  # the same array, edited in place
+    after, reference = step_loss(nb), step_loss(NumpyBackend())
+    assert after != before and after == pytest.approx(reference, rel=1e-12)
+    labels = nb.predict_labels_u8(x2, p["W1"], p["b1"], p["W2"], p["b2"], "relu",
+                                  np.empty(len(x2), np.int64))
+    expected = NumpyBackend().predict_labels_u8(x2, p["W1"], p["b1"], p["W2"], p["b2"], "relu",
+                                                np.empty(len(x2), np.int64))
+    np.testing.assert_array_equal(labels, expected)
 
 
 @pytest.mark.parametrize("h", [1, 7, 8, 9, 16, 31, 50, 63, 64, 65, 129])

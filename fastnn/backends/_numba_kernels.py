@@ -82,7 +82,7 @@ def chunk_rows(row_bytes, n_features):
     return max(1, -(-n_features // n_chunks))
 
 
-# --- data set preparation (once per data set; serial, so it compiles fast) ------------------------
+# --- data set preparation (once per run; serial, so it compiles fast) -----------------------------
 
 @njit(cache=True)
 def count_nonzero_rows(x_u8, counts):
@@ -206,11 +206,14 @@ def _compress(x_row, k0, k1, rows, vals, keep_zeros):
 
 @njit(cache=True, inline="always")
 def _all_finite(a):
-    for i in range(a.shape[0]):
-        for j in range(a.shape[1]):
-            if not np.isfinite(a[i, j]):
-                return False
-    return True
+    """No NaN or infinity in the C-contiguous ``a``: ``x - x`` is NaN exactly for those, and an
+    integer OR (unlike a float sum or an early return) lets LLVM vectorise the scan."""
+    flat = a.reshape(-1)
+    bad = 0
+    for j in range(flat.shape[0]):
+        t = flat[j] - flat[j]
+        bad |= t != t
+    return bad == 0
 
 
 @njit(cache=True, inline="always")
@@ -363,7 +366,9 @@ def predict_labels_csr(offsets, pixels, values, table, W1, b1, W2, b2, act, out,
 
 @njit(parallel=_prange_only(), cache=True)
 def fused_sgd_step(data, params, work, idx, consts, act, chunk, n_threads):
-    """One SGD iteration on the mini-batch ``idx``; returns ``(sum of log terms, n_correct)``.
+    """One SGD iteration on the mini-batch ``idx``; returns ``(sum of log terms, n_correct)``,
+    or ``(nan, -1)`` without touching anything when W1 is not finite (skipping zero pixels would
+    then drop the reference's ``0 * inf = nan``).
 
     ``data`` (:class:`StepData`): the data set as lists of non-zero pixels and where each chunk
     of pixels starts in them (``chunk_starts``); ``params`` (:class:`StepParams`), updated in
@@ -383,6 +388,8 @@ def fused_sgd_step(data, params, work, idx, consts, act, chunk, n_threads):
     N, n = offsets.shape[0] - 1, idx.shape[0]
     d, h = W1.shape
     _check_index(idx, N, "idx out of range")
+    if not _all_finite(W1):  # 0 * inf must count: the caller takes the dense reference route
+        return np.nan, -1
     for j in range(h):
         for c in range(W2.shape[1]):
             W2Tp[c, j] = W2[j, c]

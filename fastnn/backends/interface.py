@@ -102,18 +102,19 @@ class Backend(ABC):
     def predict_labels_u8(self, x_u8, W1, b1, W2, b2, activation, out, chunk=10_000):
         """:meth:`predict_labels` of uint8 pixels scaled by 1/255 in W1's dtype.
 
-        x_u8 : uint8 (n, d), e.g. a whole data set; out : int64 (n,). Returns ``out``. This
-        default scales ``chunk`` rows at a time (bounding the float copy); a backend may read the
-        pixels directly instead.
+        x_u8 : uint8 (n, d), e.g. a whole data set; out : int64 (n,). Returns ``out``.
         """
-        n = x_u8.shape[0]
-        X = np.empty((min(chunk, n), x_u8.shape[1]), W1.dtype)
-        for start in range(0, n, chunk):
-            stop = min(start + chunk, n)
-            rows = X[: stop - start]
-            self.gather_scaled(x_u8, np.arange(start, stop), rows)
-            self.predict_labels(rows, W1, b1, W2, b2, activation, out[start:stop])
-        return out
+        return self.pixel_predictor(x_u8, chunk).predict_labels(W1, b1, W2, b2, activation, out)
+
+    def pixel_predictor(self, x_u8, chunk=10_000):
+        """An object whose ``predict_labels(W1, b1, W2, b2, activation, out)`` is
+        :meth:`predict_labels_u8` of ``x_u8``, for evaluating one data set many times.
+
+        This default scales ``chunk`` rows at a time (bounding the float copy) at each call; a
+        backend may prepare the pixels once instead (from a snapshot, never a cache that could
+        outlive a change to ``x_u8``).
+        """
+        return ChunkedPredictor(self, x_u8, chunk)
 
     def make_train_step(self, x_u8, y, params, activation, optimizer, batch_size):
         """Return ``step(idx) -> (loss, n_correct)`` doing one training iteration in place.
@@ -159,3 +160,22 @@ class ComposedTrainStep:
                               self.dZ1, g["W1"], g["b1"], g["W2"], g["b2"])
         self.optimizer.update(p, g)
         return loss, n_correct
+
+
+class ChunkedPredictor:
+    """:meth:`Backend.pixel_predictor`'s default: ``chunk`` rows of ``x_u8`` scaled to floats
+    and predicted at a time, reading the pixels afresh at every call."""
+
+    def __init__(self, backend, x_u8, chunk=10_000):
+        self.backend, self.x_u8, self.chunk = backend, x_u8, chunk
+
+    def predict_labels(self, W1, b1, W2, b2, activation, out):
+        x_u8, chunk = self.x_u8, self.chunk
+        n = x_u8.shape[0]
+        X = np.empty((min(chunk, n), x_u8.shape[1]), W1.dtype)
+        for start in range(0, n, chunk):
+            stop = min(start + chunk, n)
+            rows = X[: stop - start]
+            self.backend.gather_scaled(x_u8, np.arange(start, stop), rows)
+            self.backend.predict_labels(rows, W1, b1, W2, b2, activation, out[start:stop])
+        return out

@@ -14,7 +14,7 @@ cache) and one scatter into a dW1 row (bound by stores).
 
 from __future__ import annotations
 
-import weakref
+from collections import namedtuple
 
 import numba
 import numpy as np
@@ -23,11 +23,21 @@ from . import _numba_cache
 
 _numba_cache.install()  # before the kernels are decorated: it decides where they are cached
 
+from . import _checks as checks  # noqa: E402
 from . import _numba_kernels as kernels  # noqa: E402
 from ._numba_kernels import StepConsts, StepData, StepParams, StepWork  # noqa: E402
-from .interface import LOG_EPSILON, PARAM_NAMES, Backend, pixel_table  # noqa: E402
+from .interface import (  # noqa: E402
+    DTYPES,
+    LOG_EPSILON,
+    PARAM_NAMES,
+    Backend,
+    ChunkedPredictor,
+    ComposedTrainStep,
+    pixel_table,
+)
 
-__all__ = ["NumbaBackend", "FusedSGDStep", "runtime_info"]
+__all__ = ["NumbaBackend", "FusedSGDStep", "CSRPredictor", "PixelData", "prepare_pixels",
+           "runtime_info"]
 
 _ACT_CODES = {"relu": kernels.RELU, "sigmoid": kernels.SIGMOID, "identity": kernels.IDENTITY}
 
@@ -68,85 +78,132 @@ def _loss(total, dtype, n):
     return float(-t(total) / t(n))
 
 
+class PixelData(namedtuple("PixelData", "offsets pixels values n_features")):
+    """A data set's non-zero pixels as CSR lists (read-only): sample ``i``'s pixel indices are
+    ``pixels[offsets[i]:offsets[i + 1]]`` and their uint8 values ``values[...]``."""
+
+    __slots__ = ()
+
+    @property
+    def n_samples(self):
+        return self.offsets.shape[0] - 1
+
+
+def prepare_pixels(x_u8):
+    """:class:`PixelData` of ``x_u8`` (uint8, (n_samples, n_features)): a snapshot, so later
+    edits of ``x_u8`` do not reach it (and it never outlives one run or one call)."""
+    n, d = x_u8.shape
+    counts = np.empty(n, np.int64)
+    kernels.count_nonzero_rows(x_u8, counts)
+    offsets = np.zeros(n + 1, np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    pixels = np.empty(offsets[-1], np.int16 if d <= np.iinfo(np.int16).max else np.int32)
+    values = np.empty(offsets[-1], np.uint8)
+    kernels.fill_csr(x_u8, offsets, pixels, values)
+    for a in (offsets, pixels, values):
+        a.flags.writeable = False
+    return PixelData(offsets, pixels, values, d)
+
+
+def _chunk_starts(data, chunk):
+    """``starts[s, c]``: where chunk ``c`` of ``chunk`` pixel rows begins in sample s's list."""
+    starts = np.empty((data.n_samples, -(-data.n_features // chunk) + 1), data.pixels.dtype)
+    kernels.chunk_starts(data.offsets, data.pixels, chunk, starts)
+    return starts
+
+
+def _per_thread(width, dtype):
+    """A fresh row per Numba thread: scratch is made per call, never shared between calls."""
+    return np.empty((int(numba.config.NUMBA_NUM_THREADS), width), dtype)
+
+
 class NumbaBackend(Backend):
-    """The contract's kernels as ``@njit`` loops over both cores; see the module docstring."""
+    """The contract's kernels as ``@njit`` loops over both cores; see the module docstring.
+
+    Holds no mutable state: every call gets its own scratch, so threads and networks can share
+    it. Every array is checked before it reaches compiled code (``_checks``).
+    """
 
     name = "numba"
 
     def __init__(self):
-        self._buffers = {}
-        self._csr = {}
         out = np.zeros(2)
         kernels.probe(np.ones((3, 2)), out)  # compiles (or loads) a kernel using the intrinsics
         if out[0] != 3.0:
             raise RuntimeError(f"numba compile probe returned {out[0]!r}, expected 3.0")
-
-    # -- buffers owned by the backend, reused between calls (never returned to callers) --
-
-    def _buf(self, name, shape, dtype):
-        key = (name, shape, np.dtype(dtype).str)
-        buf = self._buffers.get(key)
-        if buf is None:
-            buf = self._buffers[key] = np.empty(shape, dtype)
-        return buf
-
-    def _per_thread(self, name, width, dtype):
-        return self._buf(name, (int(numba.config.NUMBA_NUM_THREADS), width), dtype)
-
-    def _table(self, dtype):
-        table = self._buf("table", (256,), dtype)
-        table[:] = pixel_table(dtype)
-        return table
+        self._tables = {}
+        for name in DTYPES:
+            table = pixel_table(name)
+            table.flags.writeable = False
+            self._tables[np.dtype(name)] = table
 
     # -- the contract --
 
     def gather_scaled(self, x_u8, idx, out):
-        kernels.gather_scaled(x_u8, idx, self._table(out.dtype), out)
+        x_u8 = checks.pixels(x_u8, "x_u8")
+        idx = checks.indices(idx, "idx")
+        checks.floats(out, "out", (idx.shape[0], x_u8.shape[1]), writable=True)
+        kernels.gather_scaled(x_u8, idx, self._tables[out.dtype], out)
         return out
 
     def dense_forward(self, X, W, b, activation, Z, A):
-        d, dt = X.shape[1], X.dtype
-        kernels.dense_forward(X, W, b, _act_code(activation), Z, A,
-                        self._per_thread("rows", d, np.int32), self._per_thread("vals", d, dt),
-                        dt.type(1))
+        n, d = checks.floats(X, "X", (None, None)).shape
+        h = checks.floats(W, "W", (d, None)).shape[1]
+        checks.floats(b, "b", (h,))
+        checks.floats(Z, "Z", (n, h), writable=True)
+        checks.floats(A, "A", (n, h), writable=True)
+        checks.same_dtype(dict(X=X, W=W, b=b, Z=Z, A=A))
+        dt = X.dtype
+        kernels.dense_forward(X, W, b, _act_code(activation), Z, A, _per_thread(d, np.int32),
+                              _per_thread(d, dt), dt.type(1))
         return A
 
     def softmax_cross_entropy(self, logits, labels, dlogits):
-        n, dt = logits.shape[0], logits.dtype
+        n, c = checks.floats(logits, "logits", (None, None)).shape
+        labels = checks.labels(labels, "labels", n)
+        checks.floats(dlogits, "dlogits", (n, c), writable=True)
+        checks.same_dtype(dict(logits=logits, dlogits=dlogits))
+        dt = logits.dtype
         total = kernels.softmax_cross_entropy(logits, labels, dlogits, _consts(dt, n),
-                                        self._buf("terms", (n,), np.float64))
+                                              np.empty(n, np.float64))
         return _loss(total, dt, n)
 
     def two_layer_backward(self, X, Z1, A1, W2, dZ2, activation, dZ1, dW1, db1, dW2, db2):
-        d, (h, c), dt = X.shape[1], W2.shape, X.dtype
+        n, d = checks.floats(X, "X", (None, None)).shape
+        h, c = checks.floats(W2, "W2", (None, None)).shape
+        for name, a, shape in (("Z1", Z1, (n, h)), ("A1", A1, (n, h)), ("dZ2", dZ2, (n, c))):
+            checks.floats(a, name, shape)
+        for name, a, shape in (("dZ1", dZ1, (n, h)), ("dW1", dW1, (d, h)), ("db1", db1, (h,)),
+                               ("dW2", dW2, (h, c)), ("db2", db2, (c,))):
+            checks.floats(a, name, shape, writable=True)
+        checks.same_dtype(dict(X=X, Z1=Z1, A1=A1, W2=W2, dZ2=dZ2, dZ1=dZ1, dW1=dW1, db1=db1,
+                               dW2=dW2, db2=db2))
+        dt = X.dtype
         kernels.two_layer_backward(
             X, Z1, A1, W2, dZ2, _act_code(activation), dZ1, dW1, db1, dW2, db2,
-            self._buf("W2T", (c, h), dt), self._buf("dW2T", (c, h), dt),
-            self._buf("rows1", (d,), np.int32), self._buf("vals1", (d,), dt),
+            np.empty((c, h), dt), np.empty((c, h), dt), np.empty(d, np.int32), np.empty(d, dt),
             kernels.chunk_rows(h * dt.itemsize, d), dt.type(1),
-            self._buf("claims", (kernels.N_CLAIMS,), np.int64), numba.get_num_threads())
+            np.zeros(kernels.N_CLAIMS, np.int64), numba.get_num_threads())
 
     def predict_labels(self, X, W1, b1, W2, b2, activation, out):
-        (d, h), c, dt = W1.shape, W2.shape[1], X.dtype
+        n, d = checks.floats(X, "X", (None, None)).shape
+        self._check_network(W1, b1, W2, b2, d)
+        self._check_labels_out(out, n)
+        checks.same_dtype(dict(X=X, W1=W1, b1=b1, W2=W2, b2=b2))
+        (h, c), dt = W2.shape, X.dtype
         kernels.predict_labels(X, W1, b1, W2, b2, _act_code(activation), out,
-                         self._per_thread("rows", d, np.int32), self._per_thread("vals", d, dt),
-                         self._per_thread("hidden", h, dt), self._per_thread("logits", c, dt),
-                         dt.type(1))
+                               _per_thread(d, np.int32), _per_thread(d, dt), _per_thread(h, dt),
+                               _per_thread(c, dt), dt.type(1))
         return out
 
     def predict_labels_u8(self, x_u8, W1, b1, W2, b2, activation, out, chunk=10_000):
-        """Reads the cached non-zero pixel lists of ``x_u8`` (as the fused step does) instead of
-        a float copy; a non-finite W1 takes the reference route, where ``0 * inf`` counts."""
-        if not np.isfinite(W1).all():
-            return super().predict_labels_u8(x_u8, W1, b1, W2, b2, activation, out, chunk)
-        (d, h), c, dt = W1.shape, W2.shape[1], W1.dtype
-        # the fused step's chunk, so that both share one cache entry
-        step_chunk = kernels.chunk_rows(_padded(h, dt) * dt.itemsize, d)
-        offsets, pixels, values, _ = self._nonzero_pixels(x_u8, step_chunk)
-        kernels.predict_labels_csr(offsets, pixels, values, self._table(dt), W1, b1, W2, b2,
-                             _act_code(activation), out, self._per_thread("hidden", h, dt),
-                             self._per_thread("logits", c, dt), dt.type(1))
-        return out
+        """Reads each sample's non-zero pixels (listed afresh) instead of a float copy."""
+        x_u8 = checks.pixels(x_u8, "x_u8")
+        return self.pixel_predictor(x_u8).predict_labels(W1, b1, W2, b2, activation, out)
+
+    def pixel_predictor(self, x_u8):
+        """A :class:`CSRPredictor` over a snapshot of ``x_u8``'s non-zero pixels."""
+        return CSRPredictor(self, prepare_pixels(checks.pixels(x_u8, "x_u8")))
 
     def make_train_step(self, x_u8, y, params, activation, optimizer, batch_size):
         """A :class:`FusedSGDStep` for plain SGD, else the composed reference step.
@@ -154,7 +211,7 @@ class NumbaBackend(Backend):
         Parameters
         ----------
         x_u8 : ndarray of shape (n_samples, n_features), uint8
-            The data set; a list of its non-zero pixels is built once and cached.
+            The data set; a list of its non-zero pixels is made once, for this step only.
         y : ndarray of shape (n_samples,), int64
         params : dict of ndarray
             ``W1`` (n_features, h), ``b1`` (h,), ``W2`` (h, c), ``b2`` (c,); updated in place.
@@ -166,31 +223,50 @@ class NumbaBackend(Backend):
             return FusedSGDStep(self, x_u8, y, params, activation, optimizer, batch_size)
         return super().make_train_step(x_u8, y, params, activation, optimizer, batch_size)
 
-    def _nonzero_pixels(self, x_u8, chunk):
-        """Each sample's non-zero pixels as CSR ``(offsets, pixels, values)``, plus ``starts``
-        (where each chunk of ``chunk`` pixel rows begins in a sample's list); cached by identity.
-        """
-        self._csr = {k: v for k, v in self._csr.items() if v[0]() is not None}
-        entry = self._csr.get(id(x_u8))
-        if entry is None or entry[0]() is not x_u8:
-            n, d = x_u8.shape
-            counts = np.empty(n, np.int64)
-            kernels.count_nonzero_rows(x_u8, counts)
-            offsets = np.zeros(n + 1, np.int64)
-            np.cumsum(counts, out=offsets[1:])
-            small = d < np.iinfo(np.int16).max
-            pixels = np.empty(offsets[-1], np.int16 if small else np.int32)
-            values = np.empty(offsets[-1], np.uint8)
-            kernels.fill_csr(x_u8, offsets, pixels, values)
-            entry = self._csr[id(x_u8)] = (weakref.ref(x_u8), (offsets, pixels, values), {})
-        csr, by_chunk = entry[1], entry[2]
-        if chunk not in by_chunk:
-            offsets, pixels, _ = csr
-            n, d = x_u8.shape
-            starts = np.empty((n, -(-d // chunk) + 1), pixels.dtype)
-            kernels.chunk_starts(offsets, pixels, chunk, starts)
-            by_chunk[chunk] = starts
-        return csr + (by_chunk[chunk],)
+    @staticmethod
+    def _check_network(W1, b1, W2, b2, n_features):
+        h = checks.floats(W1, "W1", (n_features, None)).shape[1]
+        checks.floats(b1, "b1", (h,))
+        c = checks.floats(W2, "W2", (h, None)).shape[1]
+        checks.floats(b2, "b2", (c,))
+        checks.same_dtype(dict(W1=W1, b1=b1, W2=W2, b2=b2))
+
+    @staticmethod
+    def _check_labels_out(out, n):
+        if not (isinstance(out, np.ndarray) and out.dtype == np.int64 and out.shape == (n,)
+                and out.flags.c_contiguous and out.flags.writeable):
+            raise ValueError(f"out must be a writable int64 array of shape ({n},), got "
+                             f"{getattr(out, 'dtype', type(out).__name__)} "
+                             f"{getattr(out, 'shape', '')}")
+
+
+class CSRPredictor:
+    """``predict_labels(W1, b1, W2, b2, activation, out)`` of one prepared data set: each
+    sample's non-zero pixels straight from its CSR lists, no float copy. ``train()`` makes one
+    per evaluated set and run, so the lists are built once per run."""
+
+    def __init__(self, backend, data):
+        self.backend, self.data = backend, data
+
+    def predict_labels(self, W1, b1, W2, b2, activation, out):
+        be, data = self.backend, self.data
+        be._check_network(W1, b1, W2, b2, data.n_features)
+        be._check_labels_out(out, data.n_samples)
+        if not np.isfinite(W1).all():  # 0 * inf must count: the reference route
+            return ChunkedPredictor(be, self._dense_pixels()).predict_labels(
+                W1, b1, W2, b2, activation, out)
+        (h, c), dt = W2.shape, W1.dtype
+        kernels.predict_labels_csr(data.offsets, data.pixels, data.values, be._tables[dt],
+                                   W1, b1, W2, b2, _act_code(activation), out,
+                                   _per_thread(h, dt), _per_thread(c, dt), dt.type(1))
+        return out
+
+    def _dense_pixels(self):
+        data = self.data
+        x_u8 = np.zeros((data.n_samples, data.n_features), np.uint8)
+        rows = np.repeat(np.arange(data.n_samples), np.diff(data.offsets))
+        x_u8[rows, data.pixels] = data.values
+        return x_u8
 
 
 def _padded(n_hidden, dtype):
@@ -219,26 +295,25 @@ class FusedSGDStep:
 
     def __init__(self, backend, x_u8, y, params, activation, optimizer, batch_size):
         W1 = params["W1"]
-        dt = W1.dtype
-        (d, h), c = W1.shape, params["W2"].shape[1]
+        d = checks.floats(W1, "params['W1']", (None, None)).shape[0]
+        NumbaBackend._check_network(*(params[name] for name in PARAM_NAMES), d)
         for name in PARAM_NAMES:
-            p = params[name]
-            if p.dtype != dt or p.dtype.kind != "f" or not p.flags.c_contiguous:
-                raise ValueError(f"params[{name!r}] must be C-contiguous {dt}, got "
-                                 f"{p.dtype} with flags {p.flags}")
-        if x_u8.dtype != np.uint8 or x_u8.ndim != 2 or x_u8.shape[1] != d:
-            raise ValueError(f"x_u8 must be uint8 of shape (n, {d}), got {x_u8.dtype} "
-                             f"{x_u8.shape}")
-        y = np.array(y, dtype=np.int64)  # a private, writable copy: one compiled type
-        if y.shape != (x_u8.shape[0],) or (y.size and (y.min() < 0 or y.max() >= c)):
+            if not params[name].flags.writeable:
+                raise ValueError(f"params[{name!r}] is updated in place and must be writable")
+        (d, h), c, dt = W1.shape, params["W2"].shape[1], W1.dtype
+        x_u8 = checks.pixels(x_u8, "x_u8", d)
+        y = np.array(checks.labels(y, "y", x_u8.shape[0]))  # a private copy: one compiled type
+        if y.size and (y.min() < 0 or y.max() >= c):
             raise ValueError(f"y must hold {x_u8.shape[0]} labels in 0..{c - 1}")
+        self.backend, self.x_u8, self.y = backend, x_u8, y
         self.params, self.optimizer, self.batch_size = params, optimizer, int(batch_size)
-        self.act = _act_code(activation)
+        self.activation, self.act = activation, _act_code(activation)
         hp = _padded(h, dt)
         self.chunk = kernels.chunk_rows(hp * dt.itemsize, d)
-        offsets, pixels, values, starts = backend._nonzero_pixels(x_u8, self.chunk)
-        self.data = StepData(offsets=offsets, pixels=pixels, values=values,
-                             table=backend._table(dt).copy(), y=y, starts=starts)
+        pixels = prepare_pixels(x_u8)
+        starts = _chunk_starts(pixels, self.chunk)
+        self.data = StepData(offsets=pixels.offsets, pixels=pixels.pixels, values=pixels.values,
+                             table=backend._tables[dt], y=y, starts=starts)
         n = self.batch_size
         tasks = np.empty(starts.shape[1] + 1, np.int64)
         kernels.gradient_tasks(starts, c, tasks)
@@ -253,6 +328,7 @@ class FusedSGDStep:
             claims=_aligned_zeros(kernels.N_CLAIMS, np.int64))
         self.idx = np.empty(self.batch_size, np.int64)
         self.dtype = dt
+        self._reference = None
 
     def __call__(self, idx):
         idx = np.asarray(idx)
@@ -262,6 +338,16 @@ class FusedSGDStep:
         self.idx[:] = idx  # our own int64 buffer: any idx dtype or flags, one compiled type
         params = StepParams(**{name: self.params[name] for name in PARAM_NAMES})
         consts = _consts(self.dtype, self.batch_size, self.optimizer.lr)
-        total, n_correct = kernels.fused_sgd_step(self.data, params, self.work, self.idx, consts,
-                                            self.act, self.chunk, numba.get_num_threads())
+        total, n_correct = kernels.fused_sgd_step(self.data, params, self.work, self.idx,
+                                                  consts, self.act, self.chunk,
+                                                  numba.get_num_threads())
+        if n_correct < 0:  # W1 is not finite: the reference's order, zeros included
+            return self._reference_step()(self.idx)
         return _loss(total, self.dtype, self.batch_size), int(n_correct)
+
+    def _reference_step(self):
+        if self._reference is None:
+            self._reference = ComposedTrainStep(self.backend, self.x_u8, self.y, self.params,
+                                                self.activation, self.optimizer,
+                                                self.batch_size)
+        return self._reference

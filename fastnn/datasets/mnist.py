@@ -176,9 +176,16 @@ def _bundled() -> dict[str, np.ndarray]:
                                          f"{_FIX_HINT}") from exc
             _verify(arrays, name)
             for a in arrays.values():
-                a.flags.writeable = False
+                _make_read_only(a)
             _raw_cache = arrays
         return _raw_cache
+
+
+def _make_read_only(a: np.ndarray) -> None:
+    """``a`` and every array it views become read-only, so nothing can change the cache."""
+    while isinstance(a, np.ndarray):
+        a.flags.writeable = False
+        a = a.base
 
 
 def _is_bundled(path: str | os.PathLike) -> bool:
