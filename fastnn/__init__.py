@@ -33,12 +33,19 @@ from .functions import (
     sum_squared_error,
 )
 from .network import TwoLayerNet
-from .training import TrainingDivergedError, TrainResult, train
+from .training import (
+    TrainingDivergedError,
+    TrainingInterrupted,
+    TrainingWarning,
+    TrainResult,
+    train,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "train", "TrainConfig", "TrainResult", "TrainingDivergedError", "TwoLayerNet", "load_mnist",
+    "train", "TrainConfig", "TrainResult", "TrainingDivergedError", "TrainingInterrupted",
+    "TrainingWarning", "TwoLayerNet", "load_mnist",
     "show_versions", "backends",
     "datasets", "identity_function", "step_function", "sigmoid", "sigmoid_grad", "relu",
     "relu_grad", "softmax", "mean_squared_error", "sum_squared_error", "cross_entropy_error",

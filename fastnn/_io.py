@@ -152,22 +152,27 @@ def check_output_path(path, what="output"):
     shown = os.fspath(path)
     absolute = Path(os.path.abspath(os.path.expanduser(shown)))
     target = _resolve(path)
+    prefix = f"{what}: cannot write {shown}"
     if shown.endswith(os.sep) or target.is_dir():
-        raise IsADirectoryError(errno.EISDIR, f"{what}: {shown} is a directory, not a file name",
+        raise IsADirectoryError(errno.EISDIR, f"{prefix}: it is a directory, not a file name",
                                 shown)
     directory = target.parent
+    blocker = next((p for p in (directory, *directory.parents) if p.exists()), None)
+    if blocker is not None and not blocker.is_dir():
+        raise NotADirectoryError(errno.ENOTDIR, f"{prefix}: {blocker} is a file, not a "
+                                 "directory", shown)
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise type(exc)(exc.errno, f"{what}: cannot create the directory {directory} "
+        raise type(exc)(exc.errno, f"{prefix}: cannot create the directory {directory} "
                         f"({exc.strerror or exc})", shown) from None
     probe = _temp_name(target)
     try:  # the only reliable test (access() says yes to root, even on /proc)
         os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     except OSError as exc:
-        raise type(exc)(exc.errno, f"{what}: cannot write files in {directory} "
+        raise type(exc)(exc.errno, f"{prefix}: cannot create files in {directory} "
                         f"({exc.strerror or exc})", shown) from None
     os.unlink(probe)
     if target.exists() and not os.access(target, os.W_OK):
-        raise PermissionError(errno.EACCES, f"{what}: {shown} is write-protected", shown)
+        raise PermissionError(errno.EACCES, f"{prefix}: the file is write-protected", shown)
     return absolute

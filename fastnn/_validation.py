@@ -22,15 +22,16 @@ def check_activation(activation):
 
 
 def check_dtype(dtype):
-    """Normalise ``"float32"``, ``np.float32``, ``np.dtype("float32")``... to ``np.dtype``."""
+    """Normalise ``"float32"``, ``np.float32``, ``np.dtype(">f4")``... to a native ``np.dtype``
+    (the kernels compute in the machine's byte order; a big-endian name means the same type)."""
     try:
         normalised = np.dtype(dtype)
-    except TypeError:
+    except (TypeError, ValueError):
         normalised = None
     if normalised is None or normalised.name not in DTYPES:
         raise ValueError(f"dtype={dtype!r} is not accepted; expected one of "
                          f"{', '.join(repr(d) for d in DTYPES)}")
-    return normalised
+    return normalised.newbyteorder("=")
 
 
 def check_positive_int(value, name, *, maximum=None):
@@ -137,3 +138,16 @@ def as_labels(t, *, n_samples, n_classes, name="t"):
         bad = t[(t < 0) | (t >= n_classes)]
         raise ValueError(f"{name}: labels must be in 0..{n_classes - 1}, got {bad[:5].tolist()}")
     return t.astype(np.int64)
+
+
+def frozen(a, dtype):
+    """``a`` itself if nothing can change it (it and every array it views are read-only), else
+    a read-only copy."""
+    base, shared = a, False
+    while isinstance(base, np.ndarray):
+        shared |= base.flags.writeable
+        base = base.base
+    if shared or a.dtype != dtype or not a.flags.c_contiguous:
+        a = np.array(a, dtype=dtype, order="C")
+        a.flags.writeable = False
+    return a

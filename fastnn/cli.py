@@ -117,6 +117,14 @@ def main(argv=None) -> int:
         Exit status (0 success, 1 failure, 2 usage error, 3 diverged, 130 interrupted).
     """
     argv = sys.argv[1:] if argv is None else list(argv)
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:  # Ctrl-C while starting up or compiling: no traceback
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+
+
+def _main(argv):
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -131,7 +139,7 @@ def main(argv=None) -> int:
         return command(args)
     except BrokenPipeError:  # `fastnn info | head`: the reader left, which is not an error
         _silence_stdout()
-        return 1
+        return 0
 
 
 def _silence_stdout():
@@ -150,73 +158,99 @@ def _error(message) -> int:
 
 
 def _with_flag_names(message):
-    """Append the flags of the training parameters that ``message`` names."""
-    flags = [f.metadata["flag"] for f in config_fields() if re.search(rf"\b{f.name}\b", message)]
+    """Append the flags of the training parameters that ``message`` is about (it starts with
+    their name, or says ``name=value``)."""
+    flags = [f.metadata["flag"] for f in config_fields()
+             if re.search(rf"(^|[\s(]){f.name}(=| must\b| is\b)", message)]
     return f"{message} (set by {', '.join(flags)})" if flags else message
 
 
 # -- train --------------------------------------------------------------------------------------
 
 def _cmd_train(args) -> int:
+    import warnings
+
     from fastnn import training
+    from fastnn._io import check_output_path
 
     try:
         config = TrainConfig(**{f.name: getattr(args, f.name) for f in config_fields()})
     except (ValueError, TypeError, backends.BackendUnavailableError) as exc:
         return _error(_with_flag_names(str(exc)))
     plot_path = None
-    if not args.no_plot:
-        from fastnn import plotting
+    try:  # an unwritable output must fail now, not after a long run
+        if not args.no_plot:
+            from fastnn import plotting
 
-        try:  # an unwritable format should fail now, not after a long run
             plot_path = plotting.check_plot_path(args.plot)
-        except ValueError as exc:
-            return _error(exc)
+            check_output_path(plot_path, "--plot")
+        if args.save:
+            check_output_path(args.save, "--save")
+    except ValueError as exc:
+        return _error(exc)
+    except OSError as exc:
+        return _error(exc.strerror or exc)
 
     from tqdm.auto import tqdm
 
-    seen = {"history": None}
     iters_width = len(str(config.iters))
 
     def on_evaluation(iteration, history):
-        seen["history"] = history
         tqdm.write(_evaluation_line(iteration, history, config.batch_size, iters_width),
                    file=sys.stdout)
 
     try:
-        result = training.train(config, progress=not args.no_progress, callback=on_evaluation)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", fastnn.TrainingWarning)  # said below, as an error
+            result = training.train(config, progress=not args.no_progress,
+                                    callback=on_evaluation)
     except fastnn.TrainingDivergedError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
-        _plot_partial(getattr(exc, "history", None), plot_path, config, "diverged")
+        _plot(exc.history, plot_path, _title(config, config.to_dict()["backend"], "diverged"),
+              "curves so far")
         return 3
-    except KeyboardInterrupt:
-        print(f"{PROG}: interrupted", file=sys.stderr)
-        _plot_partial(seen["history"], plot_path, config, "interrupted")
+    except fastnn.TrainingInterrupted as stop:
+        result = stop.result
+        print(f"{PROG}: interrupted at iteration {result.iterations}; test accuracy so far "
+              f"{result.test_accuracy * 100:.2f} %", file=sys.stderr)
+        _write_outputs(result, plot_path, args.save, "so far")
         return 130
     except (ValueError, TypeError, backends.BackendUnavailableError) as exc:
         return _error(_with_flag_names(str(exc)))
 
-    n_done = len(result.history["train_loss"])
     print(f"test accuracy: {result.test_accuracy * 100:.2f} %  (backend {result.backend}, "
-          f"{n_done} iterations in {result.seconds:.1f} s)")
+          f"{result.iterations} iterations in {result.seconds:.1f} s)")
+    status = _write_outputs(result, plot_path, args.save)
+    if result.at_chance:
+        print(f"{PROG}: error: {training.at_chance_message(result)}", file=sys.stderr)
+        return 3
+    return status
+
+
+def _write_outputs(result, plot_path, save_path, what=""):
+    """Write the curves and the weights; 0, or 1 if one could not be written. A second Ctrl-C
+    while writing leaves the previous file (the writer is atomic) and is reported."""
     status = 0
+    outputs = []
     if plot_path is not None:
+        outputs.append(("curves", lambda: _plot(result.history, plot_path, _title(
+            result.config, result.backend, result.stop_reason, result.iterations))))
+    if save_path:
+        outputs.append(("weights", lambda: result.network.save(save_path)))
+    for name, write in outputs:
+        label = f"{name} {what}".strip()
         try:
-            written = plotting.plot_history(result.history, plot_path,
-                                            title=_title(config, result.backend))
-            print(f"curves written to {written}")
+            written = write()
+        except KeyboardInterrupt:
+            print(f"{PROG}: interrupted again: the {label} were not written", file=sys.stderr)
+            return 130
         except (OSError, ValueError) as exc:
-            print(f"{PROG}: error: cannot write the curves to {plot_path}: {exc}",
+            target = plot_path if name == "curves" else save_path
+            print(f"{PROG}: error: cannot write the {label} to {target}: {exc}",
                   file=sys.stderr)
             status = 1
-    if args.save:
-        try:
-            saved = result.network.save(args.save)
-            print(f"weights written to {saved if saved is not None else args.save}")
-        except OSError as exc:
-            print(f"{PROG}: error: cannot write the weights to {args.save}: {exc}",
-                  file=sys.stderr)
-            status = 1
+        else:
+            print(f"{label} written to {written}")
     return status
 
 
@@ -235,26 +269,33 @@ def _evaluation_line(iteration, history, batch_size, width, n_train=60000):
             f"train {history['train_acc'][-1]:.4f}  test {history['test_acc'][-1]:.4f}")
 
 
-def _title(config, backend):
-    return (f"784-{config.hidden_size}-10 {config.activation}, {config.optimizer} "
-            f"lr {config.learning_rate:g}, batch {config.batch_size}, {config.dtype}, "
-            f"backend {backend}")
+def _title(config, backend, stop_reason="completed", iterations=None):
+    title = (f"784-{config.hidden_size}-10 {config.activation}, {config.optimizer} "
+             f"lr {config.learning_rate:g}, batch {config.batch_size}, {config.dtype}, "
+             f"backend {backend}")
+    if stop_reason == "interrupted":
+        title += f" (interrupted at iteration {iterations})"
+    elif stop_reason != "completed":
+        title += f" ({stop_reason})"
+    return title
 
 
-def _plot_partial(history, plot_path, config, why):
-    """Best effort: the curves up to a divergence or interrupt are what explain it."""
-    if plot_path is None or not history:
-        return
+def _plot(history, plot_path, title, what=None):
+    """Draw ``history`` to ``plot_path``; returns the path written. With ``what`` (the curves
+    of a run that failed), best effort: a failure is reported, never raised."""
     from fastnn import plotting
 
-    backend = config.to_dict()["backend"]
+    if what is None:
+        return plotting.plot_history(history, plot_path, title=title)
+    if plot_path is None or not history:
+        return None
     try:
-        written = plotting.plot_history(history, plot_path,
-                                        title=f"{_title(config, backend)} ({why})")
-    except (OSError, ValueError) as exc:
+        written = plotting.plot_history(history, plot_path, title=title)
+    except (OSError, ValueError, KeyboardInterrupt) as exc:
         print(f"{PROG}: could not plot the history so far: {exc}", file=sys.stderr)
     else:
-        print(f"curves so far written to {written}")
+        print(f"{what} written to {written}")
+    return None
 
 
 # -- info ---------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from ._validation import (
     check_dtype,
     check_positive_float,
     check_positive_int,
+    frozen,
 )
 from .backends.interface import PARAM_NAMES
 from .functions import numerical_gradient, softmax
@@ -261,14 +262,15 @@ class TwoLayerNet:
         -------
         float in [0, 1]
         """
-        return self.evaluator(x_u8, labels)()
+        return self.evaluator(x_u8, labels, snapshot=False)()
 
-    def evaluator(self, x_u8, labels, name="x_u8"):
+    def evaluator(self, x_u8, labels, name="x_u8", *, snapshot=True):
         """``evaluate() -> accuracy`` of the current parameters on a fixed data set.
 
-        For evaluating one data set many times (``train()`` does, each epoch): the backend may
-        prepare the pixels once, from a snapshot taken now, so edit ``x_u8`` after this call
-        and the evaluator still sees the pixels it was given.
+        For evaluating one data set many times (``train()`` does, each epoch). The evaluator
+        works on a snapshot taken now (a read-only ``x_u8`` is used as it is), so that the
+        backend may prepare the pixels once: edit ``x_u8`` after this call and the evaluator
+        still sees the pixels it was given.
 
         Parameters
         ----------
@@ -276,6 +278,8 @@ class TwoLayerNet:
         labels : array_like of int, shape (n_samples,), in ``0 .. output_size - 1``
         name : str
             What ``x_u8`` is called in error messages.
+        snapshot : bool, default True
+            Copy a writable ``x_u8`` (skip it for one call, as :meth:`accuracy_u8` does).
         """
         x_u8 = np.asarray(x_u8)
         if x_u8.dtype != np.uint8 or x_u8.ndim != 2 or x_u8.shape[1] != self.input_size:
@@ -283,9 +287,9 @@ class TwoLayerNet:
                              f"{self.input_size}), got {x_u8.dtype} of shape {x_u8.shape}")
         if x_u8.shape[0] == 0:
             raise ValueError(f"{name} has no samples (shape {x_u8.shape})")
-        labels = as_labels(labels, n_samples=x_u8.shape[0], n_classes=self.output_size,
-                           name=f"labels of {name}")
-        predictor = self.backend.pixel_predictor(x_u8)
+        labels = frozen(as_labels(labels, n_samples=x_u8.shape[0], n_classes=self.output_size,
+                                  name=f"labels of {name}"), np.int64)
+        predictor = self.backend.pixel_predictor(frozen(x_u8, np.uint8) if snapshot else x_u8)
         predicted = np.empty(x_u8.shape[0], np.int64)
 
         def evaluate():

@@ -9,23 +9,32 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import math
+import signal
+import threading
 import time
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
+from ._diagnosis import (
+    CHANCE_MARGIN,
+    CHANCE_MIN_ITERS,
+    DIVERGENCE_FACTOR,
+    TrainingWarning,
+    advice,
+    chance_accuracy,
+    is_stuck,
+)
 from ._threads import limit_threads
+from ._validation import frozen
 from .config import TrainConfig, config_fields, parameters_doc
 from .network import TwoLayerNet
 from .optimizers import make_optimizer
 
-__all__ = ["train", "TrainResult", "TrainingDivergedError"]
+__all__ = ["train", "TrainResult", "TrainingDivergedError", "TrainingInterrupted",
+           "TrainingWarning"]
 
-#: A loss above DIVERGENCE_FACTOR * ln(n_classes) for DIVERGENCE_PATIENCE iterations in a row
-#: means the run has run away: chance level is ln(10) ~ 2.3, a confidently wrong model sits near
-#: -ln(1e-7) ~ 16, and a healthy run never stays above twice chance for long.
-DIVERGENCE_FACTOR = 2.0
-DIVERGENCE_PATIENCE = 100
 #: Classes of the bundled data sets.
 N_CLASSES = 10
 
@@ -45,6 +54,29 @@ class TrainingDivergedError(FloatingPointError):
         super().__init__(message)
         self.iteration = iteration
         self.history = history
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """Ctrl-C stopped :func:`train`; nothing trained is lost.
+
+    The first Ctrl-C lets the current iteration finish, evaluates the network once more and
+    raises this (a ``KeyboardInterrupt``, so a script still stops); a second one interrupts at
+    once. Catch it to keep the work::
+
+        try:
+            result = fastnn.train(iters=100_000)
+        except fastnn.TrainingInterrupted as stop:
+            result = stop.result          # stop_reason "interrupted", the network so far
+        result.network.save("weights.npz")
+
+    Attributes
+    ----------
+    result : TrainResult
+    """
+
+    def __init__(self, result):
+        super().__init__(f"training interrupted at iteration {result.iterations}")
+        self.result = result
 
 
 @dataclass
@@ -67,6 +99,16 @@ class TrainResult:
         Name of the backend that ran.
     config : TrainConfig
         The parameters of the run.
+    iterations : int
+        Iterations done (``config.iters`` unless the run stopped early).
+    stop_reason : str
+        ``"completed"`` or ``"interrupted"`` (Ctrl-C; see :class:`TrainingInterrupted`).
+    chance_accuracy : float
+        The test accuracy of always answering the most frequent test label.
+    at_chance : bool
+        The run did not learn: after at least 100 iterations its test accuracy is within two
+        points of ``chance_accuracy`` (``train()`` also warns with a :class:`TrainingWarning`
+        saying what to change).
     """
 
     network: TwoLayerNet
@@ -75,6 +117,38 @@ class TrainResult:
     seconds: float
     backend: str
     config: TrainConfig
+    iterations: int = 0
+    stop_reason: str = "completed"
+    chance_accuracy: float = float("nan")
+    at_chance: bool = False
+
+
+class _StopOnInterrupt:
+    """Turns the first Ctrl-C during the loop into a flag checked between iterations, so that
+    the network is never left half-updated; the handler in place before comes back at once, so
+    a second Ctrl-C interrupts as usual. Only the main thread receives signals; elsewhere, and
+    where SIGINT is not handled by Python, nothing changes."""
+
+    def __init__(self):
+        self.hit = False
+        self._previous = None
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            current = signal.getsignal(signal.SIGINT)
+            if callable(current):
+                self._previous = current
+                signal.signal(signal.SIGINT, self._on_interrupt)
+        return self
+
+    def _on_interrupt(self, signum, frame):
+        self.hit = True
+        signal.signal(signal.SIGINT, self._previous)
+
+    def __exit__(self, *exc):
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+        return False
 
 
 def train(config=None, /, *, progress=False, callback=None, data=None, **params):
@@ -146,24 +220,27 @@ def train(config=None, /, *, progress=False, callback=None, data=None, **params)
         if callback is not None:
             callback(iteration, history)
 
-    with limit_threads(config.threads):
+    i, stop_reason = 0, "completed"
+    with limit_threads(config.threads), _StopOnInterrupt() as interrupt:
         step = network.train_step(x_train, y_train, optimizer, config.batch_size)
         train_accuracy = network.evaluator(x_train, y_train, "x_train")
         test_accuracy = network.evaluator(x_test, y_test, "x_test")
         start = time.perf_counter()
         try:
             evaluate(0)
-            for i in range(1, config.iters + 1):
+            while i < config.iters and not interrupt.hit:
+                i += 1
                 loss, n_correct = step(draw_batch())
                 losses.append(loss)
                 run_correct += n_correct
                 run_seen += config.batch_size
                 stuck = stuck + 1 if loss > DIVERGENCE_FACTOR * chance_loss else 0
-                if not math.isfinite(loss) or stuck >= DIVERGENCE_PATIENCE:
-                    _diverged(i, loss, config.learning_rate, history, stuck)
-                if i % eval_every == 0 or i == config.iters:
+                if not math.isfinite(loss) or is_stuck(losses, stuck, chance_loss):
+                    _diverged(i, loss, config, history, stuck)
+                last = i == config.iters or interrupt.hit
+                if i % eval_every == 0 or last:
                     if not network.params_finite():
-                        _diverged(i, loss, config.learning_rate, history, stuck, params=True)
+                        _diverged(i, loss, config, history, stuck, params=True)
                     evaluate(i)
                     run_correct = run_seen = 0
                 if bar is not None:
@@ -174,8 +251,26 @@ def train(config=None, /, *, progress=False, callback=None, data=None, **params)
             if bar is not None:
                 bar.close()
         seconds = time.perf_counter() - start
-    return TrainResult(network=network, history=history, test_accuracy=history["test_acc"][-1],
-                       seconds=seconds, backend=network.backend.name, config=config)
+        if interrupt.hit:
+            stop_reason = "interrupted"
+    result = TrainResult(network=network, history=history, test_accuracy=history["test_acc"][-1],
+                         seconds=seconds, backend=network.backend.name, config=config,
+                         iterations=i, stop_reason=stop_reason,
+                         chance_accuracy=chance_accuracy(y_test, N_CLASSES))
+    result.at_chance = (i >= CHANCE_MIN_ITERS
+                        and result.test_accuracy <= result.chance_accuracy + CHANCE_MARGIN)
+    if stop_reason == "interrupted":
+        raise TrainingInterrupted(result)
+    if result.at_chance:
+        warnings.warn(at_chance_message(result), TrainingWarning, stacklevel=2)
+    return result
+
+
+def at_chance_message(result) -> str:
+    """The sentence that explains an ``at_chance`` result and what to change."""
+    return (f"the run ended at chance level: test accuracy {result.test_accuracy:.1%}, no better "
+            f"than always answering the most frequent test label ({result.chance_accuracy:.1%}); "
+            f"{advice(result.config, result.history)}")
 
 
 def _make_config(config, params):
@@ -219,24 +314,11 @@ def _training_data(data):
         if y.min() < 0 or y.max() >= N_CLASSES:
             raise ValueError(f"labels for {name} must be in 0..{N_CLASSES - 1}, got "
                              f"{y.min()}..{y.max()}")
-        out += [_frozen(x, np.uint8), _frozen(y, np.int64)]
+        out += [frozen(x, np.uint8), frozen(y, np.int64)]
     if out[2].shape[1] != out[0].shape[1]:
         raise ValueError(f"x_test has {out[2].shape[1]} pixels per sample but x_train has "
                          f"{out[0].shape[1]}: both must come from the same kind of image")
     return tuple(out)
-
-
-def _frozen(a, dtype):
-    """``a`` itself if nothing can change it (it and every array it views are read-only), else
-    a read-only copy."""
-    base, shared = a, False
-    while isinstance(base, np.ndarray):
-        shared |= base.flags.writeable
-        base = base.base
-    if shared or a.dtype != dtype or not a.flags.c_contiguous:
-        a = np.array(a, dtype=dtype, order="C")
-        a.flags.writeable = False
-    return a
 
 
 def _batch_sampler(random_state, n_train, batch_size, shuffle):
@@ -275,17 +357,17 @@ def _progress_bar(progress, total):
                     f"(e.g. a tqdm bar), got {progress!r}")
 
 
-def _diverged(iteration, loss, learning_rate, history, stuck, params=False):
+def _diverged(iteration, loss, config, history, stuck, params=False):
     if params:
         what = "the parameters are no longer finite"
     elif not math.isfinite(loss):
         what = f"the loss is {loss}"
     else:
         what = (f"the loss has stayed above {DIVERGENCE_FACTOR:g} x chance level for {stuck} "
-                f"iterations (now {loss:.3g})")
+                f"iterations without improving (now {loss:.3g})")
     raise TrainingDivergedError(
-        f"training diverged at iteration {iteration}: {what}. Try a smaller learning rate than "
-        f"{learning_rate:g} (e.g. {learning_rate / 10:g}).", iteration=iteration, history=history)
+        f"training diverged at iteration {iteration}: {what}; {advice(config, history)}.",
+        iteration=iteration, history=history)
 
 
 def _signature():

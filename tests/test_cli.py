@@ -114,8 +114,9 @@ def fake_train(monkeypatch):
     def behaviour(kwargs):
         for iteration in history["eval_iter"]:
             kwargs["callback"](iteration, history)
-        return types.SimpleNamespace(network=None, history=history, test_accuracy=0.68,
-                                     seconds=0.01, backend="numpy")
+        return training.TrainResult(network=None, history=history, test_accuracy=0.68,
+                                    seconds=0.01, backend="numpy", config=kwargs["config"],
+                                    iterations=4, chance_accuracy=0.1135)
 
     fake = types.SimpleNamespace(calls=[], history=history, behaviour=behaviour)
 
@@ -191,24 +192,92 @@ def test_divergence_exits_3_and_plots_the_history_so_far(fake_train, tmp_path, c
     assert str(plot) in out
 
 
-def test_interrupt_exits_130_and_plots_what_was_seen(fake_train, tmp_path, capsys):
+def test_interrupt_exits_130_and_keeps_the_curves_and_the_weights(fake_train, tmp_path,
+                                                                   capsys):
+    net = fastnn.TwoLayerNet(784, 5, 10, backend="numpy", seed=0)
+
     def behaviour(kwargs):
         kwargs["callback"](0, fake_train.history)
-        raise KeyboardInterrupt
+        result = training.TrainResult(network=net, history=fake_train.history,
+                                      test_accuracy=0.45, seconds=0.01, backend="numpy",
+                                      config=kwargs["config"], iterations=2,
+                                      stop_reason="interrupted")
+        raise fastnn.TrainingInterrupted(result)
     fake_train.behaviour = behaviour
+    plot, save = tmp_path / "i.png", tmp_path / "w.npz"
+    assert main(["train", "--plot", str(plot), "--save", str(save)]) == 130
+    out, err = capsys.readouterr()
+    assert "interrupted at iteration 2" in err and "Traceback" not in err
+    assert plot.read_bytes()[:8] == PNG_SIGNATURE
+    assert f"weights so far written to {save}" in out
+    back = fastnn.TwoLayerNet.load(save, backend="numpy")
+    np.testing.assert_array_equal(back.params["W1"], net.params["W1"])
+
+
+def test_a_second_interrupt_is_no_traceback_and_leaves_no_temporary_file(fake_train, tmp_path,
+                                                                         capsys, monkeypatch):
+    def behaviour(kwargs):
+        result = training.TrainResult(network=None, history=fake_train.history,
+                                      test_accuracy=0.45, seconds=0.01, backend="numpy",
+                                      config=kwargs["config"], iterations=2,
+                                      stop_reason="interrupted")
+        raise fastnn.TrainingInterrupted(result)
+    fake_train.behaviour = behaviour
+
+    def ctrl_c_while_writing(self, *args, **kwargs):
+        raise KeyboardInterrupt
+    monkeypatch.setattr("matplotlib.figure.Figure.savefig", ctrl_c_while_writing)
     plot = tmp_path / "i.png"
+    plot.write_bytes(b"the previous picture")
     assert main(["train", "--plot", str(plot)]) == 130
+    err = capsys.readouterr().err
+    assert "interrupted again" in err and "Traceback" not in err
+    assert plot.read_bytes() == b"the previous picture"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["i.png"]
+
+    def plain_ctrl_c(kwargs):  # as while starting up, before any training
+        raise KeyboardInterrupt
+    fake_train.behaviour = plain_ctrl_c
+    assert main(["train", "--no-plot"]) == 130
     assert "interrupted" in capsys.readouterr().err
-    assert plot.exists()
 
 
-def test_unwritable_plot_after_training_exits_1(fake_train, tmp_path, capsys):
+def test_outputs_are_checked_before_training(fake_train, tmp_path, capsys):
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")
-    assert main(["train", "--plot", str(blocker / "c.png")]) == 1
+    for flag, path in (("--plot", blocker / "c.png"), ("--save", blocker / "w.npz"),
+                       ("--save", tmp_path)):
+        argv = ["train", flag, str(path)] + (["--no-plot"] if flag == "--save" else [])
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert flag in err and str(path) in err and ".tmp" not in err
+    assert fake_train.calls == []  # nothing was trained
+
+
+def test_unwritable_plot_after_training_exits_1(fake_train, tmp_path, capsys, monkeypatch):
+    from fastnn import plotting
+
+    def disk_full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(plotting, "plot_history", disk_full)
+    assert main(["train", "--plot", str(tmp_path / "c.png")]) == 1
     out, err = capsys.readouterr()
     assert FINAL_LINE.search(out)  # the result is still reported
     assert "cannot write the curves" in err
+
+
+def test_a_run_at_chance_level_exits_3_saying_what_to_change(fake_train, capsys):
+    default = fake_train.behaviour
+
+    def at_chance(kwargs):
+        result = default(kwargs)
+        result.test_accuracy, result.iterations, result.at_chance = 0.101, 1000, True
+        return result
+    fake_train.behaviour = at_chance
+    assert main(["train", "--no-plot", "--optimizer", "momentum", "--lr", "10"]) == 3
+    out, err = capsys.readouterr()
+    assert FINAL_LINE.search(out)
+    assert "chance level" in err and "learning_rate=10 is large for momentum" in err
 
 
 def test_threads_limits_numba_and_restores_it(monkeypatch, capsys):
@@ -371,7 +440,7 @@ def test_a_closed_pipe_is_not_a_traceback(monkeypatch, capsys):
     def info(args):
         raise BrokenPipeError(32, "Broken pipe")
     monkeypatch.setattr(cli, "_cmd_info", info)
-    assert main(["info"]) == 1
+    assert main(["info"]) == 0  # the reader left: not an error
 
 
 def test_bench_is_an_ordinary_subcommand(capsys, monkeypatch):
@@ -388,3 +457,29 @@ def test_bench_is_an_ordinary_subcommand(capsys, monkeypatch):
     assert "--quick" in out and "--threads" in out
     assert main(["--help"]) == 0
     assert "bench" in capsys.readouterr().out
+
+
+def test_ctrl_c_in_a_real_run_saves_the_weights_trained_so_far(tmp_path):
+    import signal
+
+    save = tmp_path / "w.npz"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "fastnn", "train", "--backend", "numpy", "--iters", "1000000",
+         "--batch-size", "64", "--eval-every", "20", "--no-plot", "--save", str(save)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+    try:
+        lines = []
+        while len(lines) < 3:  # iterations 0, 20 and 40 are done
+            line = proc.stdout.readline()
+            assert line, proc.stderr.read()
+            lines.append(line)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err
+    assert "interrupted at iteration" in err and "Traceback" not in err
+    assert f"weights so far written to {save}" in out
+    net = fastnn.TwoLayerNet.load(save, backend="numpy")
+    assert net.params["W1"].shape == (784, 50) and np.isfinite(net.params["W1"]).all()
+    assert [p.name for p in tmp_path.iterdir()] == ["w.npz"]

@@ -111,12 +111,15 @@ def test_check_output_path(tmp_path):
     assert check_output_path(deep, "--save") == deep
     assert deep.parent.is_dir() and not deep.exists()  # only the directories were made
     assert list(deep.parent.iterdir()) == []  # the probe file is gone
-    with pytest.raises(IsADirectoryError, match="--save: .* is a directory"):
+    with pytest.raises(IsADirectoryError, match=f"--save: cannot write {tmp_path}: it is a "
+                                                "directory"):
         check_output_path(tmp_path, "--save")
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    with pytest.raises(OSError, match=f"--plot: cannot create the directory {blocker}"):
-        check_output_path(blocker / "c.png", "--plot")
+    with pytest.raises(NotADirectoryError, match=f"--plot: cannot write {blocker}/d/c.png: "
+                                                 f"{blocker} is a file, not a directory"):
+        check_output_path(blocker / "d" / "c.png", "--plot")
     if os.path.isdir("/proc/self"):
-        with pytest.raises(OSError, match="--save: cannot write files in /proc"):
+        with pytest.raises(OSError, match="--save: cannot write /proc/w.npz: cannot create "
+                                          "files in /proc"):
             check_output_path("/proc/w.npz", "--save")

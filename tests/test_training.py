@@ -205,3 +205,77 @@ def test_any_object_with_update_and_close_can_follow_the_run(mnist_small):
     recorder = Recorder()
     small_run(mnist_small, iters=25, progress=recorder)
     assert recorder.updates == [1] * 25 and recorder.closed == 1
+
+
+def test_ctrl_c_stops_between_iterations_and_keeps_the_network(backend, mnist_small):
+    import os
+    import signal
+
+    from fastnn import TrainingInterrupted
+
+    def press_ctrl_c(iteration, history):
+        if iteration == 20:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    with pytest.raises(TrainingInterrupted) as info:
+        small_run(mnist_small, backend=backend.name, iters=1000, eval_every=10,
+                  callback=press_ctrl_c)
+    result = info.value.result
+    assert isinstance(info.value, KeyboardInterrupt)  # a script still stops
+    assert result.stop_reason == "interrupted" and result.iterations == 20
+    assert len(result.history["train_loss"]) == 20 and result.history["eval_iter"][-1] == 20
+    # the network is the one after exactly 20 steps: the same as a 20-iteration run's
+    finished = small_run(mnist_small, backend=backend.name, iters=20, eval_every=10)
+    for key in ("W1", "b1", "W2", "b2"):
+        np.testing.assert_array_equal(result.network.params[key], finished.network.params[key])
+    assert result.test_accuracy == finished.test_accuracy
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored
+
+
+def test_a_second_ctrl_c_interrupts_at_once(mnist_small):
+    import os
+    import signal
+
+    from fastnn import TrainingInterrupted
+
+    def press_twice(iteration, history):
+        if iteration == 10:
+            os.kill(os.getpid(), signal.SIGINT)
+            os.kill(os.getpid(), signal.SIGINT)
+
+    with pytest.raises(KeyboardInterrupt) as info:
+        small_run(mnist_small, iters=1000, eval_every=10, callback=press_twice)
+    assert not isinstance(info.value, TrainingInterrupted)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_runs_that_end_at_chance_level_warn_naming_the_cause(mnist_small):
+    from fastnn import TrainingWarning
+
+    with pytest.warns(TrainingWarning, match="learning_rate=3 is large for sgd") as caught:
+        result = small_run(mnist_small, learning_rate=3.0, iters=300, eval_every=100)
+    assert result.at_chance and len(caught) == 1
+    labels = mnist_small[3]
+    assert result.chance_accuracy == np.bincount(labels).max() / len(labels)
+    assert result.test_accuracy <= result.chance_accuracy + 0.02
+    healthy = small_run(mnist_small, learning_rate=0.5, iters=300, eval_every=100)
+    assert not healthy.at_chance and healthy.test_accuracy > 0.8
+
+
+def test_a_large_initial_scale_is_left_to_recover(mnist_small):
+    # The loss starts near -ln(1e-7) ~ 16 and falls (on the full set the run reaches ~79 %).
+    result = small_run(mnist_small, weight_init_std=10, iters=300, batch_size=256,
+                       eval_every=100)
+    assert result.history["train_loss"][0] > 2 * math.log(10)
+    assert result.iterations == 300 and result.test_accuracy > 0.5 and not result.at_chance
+
+
+def test_a_high_loss_counts_as_stuck_only_when_it_stops_improving():
+    from fastnn._diagnosis import is_stuck
+
+    chance = math.log(10)
+    falling = list(np.linspace(16.0, 6.0, 100))  # very large initial weights, learning
+    flat = list(14.6 + 0.3 * np.sin(np.arange(100)))  # lr 1e6: confidently wrong
+    assert not is_stuck(falling, 100, chance)
+    assert is_stuck(flat, 100, chance)
+    assert not is_stuck(flat, 99, chance) and not is_stuck(flat, 150, chance)  # checked per 100

@@ -14,6 +14,8 @@ cache) and one scatter into a dW1 row (bound by stores).
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from collections import namedtuple
 
 import numba
@@ -112,6 +114,21 @@ def _chunk_starts(data, chunk):
     return starts
 
 
+class _Launch:
+    """What a parallel kernel call holds: nothing where Numba's threading layer is thread-safe
+    (OpenMP, TBB), a lock where it is the ``workqueue`` layer, which aborts the process when two
+    Python threads launch parallel work at once."""
+
+    guard = contextlib.nullcontext()
+
+    @classmethod
+    def choose(cls):
+        numba.get_num_threads()  # starts the thread pool, which picks the layer
+        if numba.threading_layer() == "workqueue":
+            cls.guard = threading.Lock()
+
+
+
 def _per_thread(width, dtype):
     """A fresh row per Numba thread: scratch is made per call, never shared between calls."""
     return np.empty((int(numba.config.NUMBA_NUM_THREADS), width), dtype)
@@ -129,6 +146,7 @@ class NumbaBackend(Backend):
     def __init__(self):
         out = np.zeros(2)
         kernels.probe(np.ones((3, 2)), out)  # compiles (or loads) a kernel using the intrinsics
+        _Launch.choose()
         if out[0] != 3.0:
             raise RuntimeError(f"numba compile probe returned {out[0]!r}, expected 3.0")
         self._tables = {}
@@ -143,7 +161,8 @@ class NumbaBackend(Backend):
         x_u8 = checks.pixels(x_u8, "x_u8")
         idx = checks.indices(idx, "idx")
         checks.floats(out, "out", (idx.shape[0], x_u8.shape[1]), writable=True)
-        kernels.gather_scaled(x_u8, idx, self._tables[out.dtype], out)
+        with _Launch.guard:
+            kernels.gather_scaled(x_u8, idx, self._tables[out.dtype], out)
         return out
 
     def dense_forward(self, X, W, b, activation, Z, A):
@@ -154,8 +173,9 @@ class NumbaBackend(Backend):
         checks.floats(A, "A", (n, h), writable=True)
         checks.same_dtype(dict(X=X, W=W, b=b, Z=Z, A=A))
         dt = X.dtype
-        kernels.dense_forward(X, W, b, _act_code(activation), Z, A, _per_thread(d, np.int32),
-                              _per_thread(d, dt), dt.type(1))
+        with _Launch.guard:
+            kernels.dense_forward(X, W, b, _act_code(activation), Z, A, _per_thread(d, np.int32),
+                                  _per_thread(d, dt), dt.type(1))
         return A
 
     def softmax_cross_entropy(self, logits, labels, dlogits):
@@ -164,8 +184,9 @@ class NumbaBackend(Backend):
         checks.floats(dlogits, "dlogits", (n, c), writable=True)
         checks.same_dtype(dict(logits=logits, dlogits=dlogits))
         dt = logits.dtype
-        total = kernels.softmax_cross_entropy(logits, labels, dlogits, _consts(dt, n),
-                                              np.empty(n, np.float64))
+        with _Launch.guard:
+            total = kernels.softmax_cross_entropy(logits, labels, dlogits, _consts(dt, n),
+                                                  np.empty(n, np.float64))
         return _loss(total, dt, n)
 
     def two_layer_backward(self, X, Z1, A1, W2, dZ2, activation, dZ1, dW1, db1, dW2, db2):
@@ -179,11 +200,12 @@ class NumbaBackend(Backend):
         checks.same_dtype(dict(X=X, Z1=Z1, A1=A1, W2=W2, dZ2=dZ2, dZ1=dZ1, dW1=dW1, db1=db1,
                                dW2=dW2, db2=db2))
         dt = X.dtype
-        kernels.two_layer_backward(
-            X, Z1, A1, W2, dZ2, _act_code(activation), dZ1, dW1, db1, dW2, db2,
-            np.empty((c, h), dt), np.empty((c, h), dt), np.empty(d, np.int32), np.empty(d, dt),
-            kernels.chunk_rows(h * dt.itemsize, d), dt.type(1),
-            np.zeros(kernels.N_CLAIMS, np.int64), numba.get_num_threads())
+        with _Launch.guard:
+            kernels.two_layer_backward(
+                X, Z1, A1, W2, dZ2, _act_code(activation), dZ1, dW1, db1, dW2, db2,
+                np.empty((c, h), dt), np.empty((c, h), dt), np.empty(d, np.int32), np.empty(d, dt),
+                kernels.chunk_rows(h * dt.itemsize, d), dt.type(1),
+                np.zeros(kernels.N_CLAIMS, np.int64), numba.get_num_threads())
 
     def predict_labels(self, X, W1, b1, W2, b2, activation, out):
         n, d = checks.floats(X, "X", (None, None)).shape
@@ -191,9 +213,10 @@ class NumbaBackend(Backend):
         self._check_labels_out(out, n)
         checks.same_dtype(dict(X=X, W1=W1, b1=b1, W2=W2, b2=b2))
         (h, c), dt = W2.shape, X.dtype
-        kernels.predict_labels(X, W1, b1, W2, b2, _act_code(activation), out,
-                               _per_thread(d, np.int32), _per_thread(d, dt), _per_thread(h, dt),
-                               _per_thread(c, dt), dt.type(1))
+        with _Launch.guard:
+            kernels.predict_labels(X, W1, b1, W2, b2, _act_code(activation), out,
+                                   _per_thread(d, np.int32), _per_thread(d, dt), _per_thread(h, dt),
+                                   _per_thread(c, dt), dt.type(1))
         return out
 
     def predict_labels_u8(self, x_u8, W1, b1, W2, b2, activation, out, chunk=10_000):
@@ -256,9 +279,10 @@ class CSRPredictor:
             return ChunkedPredictor(be, self._dense_pixels()).predict_labels(
                 W1, b1, W2, b2, activation, out)
         (h, c), dt = W2.shape, W1.dtype
-        kernels.predict_labels_csr(data.offsets, data.pixels, data.values, be._tables[dt],
-                                   W1, b1, W2, b2, _act_code(activation), out,
-                                   _per_thread(h, dt), _per_thread(c, dt), dt.type(1))
+        with _Launch.guard:
+            kernels.predict_labels_csr(data.offsets, data.pixels, data.values, be._tables[dt],
+                                       W1, b1, W2, b2, _act_code(activation), out,
+                                       _per_thread(h, dt), _per_thread(c, dt), dt.type(1))
         return out
 
     def _dense_pixels(self):
@@ -338,9 +362,10 @@ class FusedSGDStep:
         self.idx[:] = idx  # our own int64 buffer: any idx dtype or flags, one compiled type
         params = StepParams(**{name: self.params[name] for name in PARAM_NAMES})
         consts = _consts(self.dtype, self.batch_size, self.optimizer.lr)
-        total, n_correct = kernels.fused_sgd_step(self.data, params, self.work, self.idx,
-                                                  consts, self.act, self.chunk,
-                                                  numba.get_num_threads())
+        with _Launch.guard:
+            total, n_correct = kernels.fused_sgd_step(self.data, params, self.work, self.idx,
+                                                      consts, self.act, self.chunk,
+                                                      numba.get_num_threads())
         if n_correct < 0:  # W1 is not finite: the reference's order, zeros included
             return self._reference_step()(self.idx)
         return _loss(total, self.dtype, self.batch_size), int(n_correct)
