@@ -32,6 +32,7 @@ from .functions import (
     step_function,
     sum_squared_error,
 )
+from .model_file import ModelFileError
 from .network import TwoLayerNet
 from .training import (
     TrainingDivergedError,
@@ -43,9 +44,31 @@ from .training import (
 
 __version__ = "0.1.0"
 
+
+def load_model(path, *, backend="auto"):
+    """Read a network saved by :meth:`TwoLayerNet.save` (or ``fastnn train --save``).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The model file.
+    backend : {"auto", "numpy", "numba"} or Backend, default "auto"
+
+    Returns
+    -------
+    TwoLayerNet
+        With its ``metadata`` (training configuration, data set, class names, test accuracy).
+
+    Raises
+    ------
+    ModelFileError
+        If the file is damaged, was changed after saving, or is not a fastnn model.
+    """
+    return TwoLayerNet.load(path, backend=backend)
+
 __all__ = [
     "train", "TrainConfig", "TrainResult", "TrainingDivergedError", "TrainingInterrupted",
-    "TrainingWarning", "TwoLayerNet", "load_mnist",
+    "TrainingWarning", "TwoLayerNet", "load_model", "ModelFileError", "load_mnist",
     "show_versions", "backends",
     "datasets", "identity_function", "step_function", "sigmoid", "sigmoid_grad", "relu",
     "relu_grad", "softmax", "mean_squared_error", "sum_squared_error", "cross_entropy_error",

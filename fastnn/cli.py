@@ -56,11 +56,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"{PROG} {fastnn.__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_train(commands)
-    commands.add_parser(
+    info = commands.add_parser(
         "info", formatter_class=_HelpFormatter, help="versions, backends, threads and data",
         description="Show fastnn's version, library versions, which backends work here (and\n"
-                    "why not), which one 'auto' picks, thread settings and the bundled data.",
-        epilog="example:\n  fastnn info")
+                    "why not), which one 'auto' picks, thread settings and the bundled data;\n"
+                    "or, given a model file, what it holds.",
+        epilog="examples:\n  fastnn info\n  fastnn info weights.npz")
+    info.add_argument("model", nargs="?", metavar="MODEL",
+                      help="a model file written by 'fastnn train --save': show its sizes, "
+                           "training configuration, data set and test accuracy instead")
     commands.add_parser(
         "check", formatter_class=_HelpFormatter, help="cross-check Numba kernels against NumPy",
         description="Run every kernel of the Numba backend against the NumPy reference on\n"
@@ -303,6 +307,9 @@ def _plot(history, plot_path, title, what=None):
 def _cmd_info(args) -> int:
     from fastnn._info import format_sections, versions_info
 
+    if args.model is not None:
+        return _model_info(args.model)
+
     print(f"fastnn {fastnn.__version__}  ({os.path.dirname(fastnn.__file__)})\n")
     print(format_sections(versions_info()))
 
@@ -323,6 +330,34 @@ def _cmd_info(args) -> int:
 
     print("\ndata:")
     _print_data()
+    return 0
+
+
+def _model_info(path) -> int:
+    from fastnn.model_file import read_meta
+
+    try:
+        meta = read_meta(path)
+    except (fastnn.ModelFileError, FileNotFoundError) as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 1
+    accuracy = meta.get("test_accuracy")
+    rows = [("network", f"{meta['input_size']}-{meta['hidden_size']}-{meta['output_size']} "
+                        f"{meta['activation']}, {meta['dtype']}"),
+            ("written by", f"fastnn {meta['fastnn_version']}"),
+            ("data set", meta.get("dataset") or "unknown"),
+            ("classes", ", ".join(meta["class_names"]) if meta.get("class_names")
+             else "unknown"),
+            ("test accuracy", f"{accuracy * 100:.2f} %" if accuracy is not None else "unknown"),
+            ("iterations", meta.get("iterations") or "unknown")]
+    print(f"{path}:")
+    for key, value in rows:
+        print(f"  {key:<14} {value}")
+    config = meta.get("config")
+    if config:
+        print("  training:")
+        for key, value in config.items():
+            print(f"    {key:<16} {value}")
     return 0
 
 

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
 from . import backends
-from ._io import atomic_write
+from ._memory import check_fits
 from ._validation import (
     as_features,
     as_labels,
@@ -19,6 +17,7 @@ from ._validation import (
 )
 from .backends.interface import PARAM_NAMES
 from .functions import numerical_gradient, softmax
+from .model_file import TRAINING_KEYS, read_model, write_model
 
 __all__ = ["TwoLayerNet"]
 
@@ -54,6 +53,10 @@ class TwoLayerNet:
         output_size), ``b2`` (output_size,). Plain arrays: update them in place or replace them.
     backend : Backend
         The backend in use.
+    metadata : dict
+        How the network was trained (``config``, ``dataset``, ``class_names``,
+        ``image_shape``, ``test_accuracy``, ``iterations``; all None for a new network):
+        filled by :func:`fastnn.train`, written by :meth:`save`.
 
     Examples
     --------
@@ -70,7 +73,11 @@ class TwoLayerNet:
         weight_init_std = check_positive_float(weight_init_std, "weight_init_std")
         self.activation = check_activation(activation)
         self.dtype = check_dtype(dtype)
+        n_weights = (input_size + 1) * hidden_size + (hidden_size + 1) * output_size
+        check_fits(2 * 8 * n_weights, f"a {input_size}-{hidden_size}-{output_size} network "
+                   f"(hidden_size={hidden_size})")  # drawn in float64, then cast
         self.backend = backends.get(backend)
+        self.metadata = dict.fromkeys(TRAINING_KEYS)
         randn = _normal_sampler(seed)
         self.params = {
             "W1": (weight_init_std * randn(input_size, hidden_size)).astype(self.dtype),
@@ -192,40 +199,62 @@ class TwoLayerNet:
     # -- saving -------------------------------------------------------------------------------
 
     def save(self, path):
-        """Write the parameters and settings to an ``.npz`` file, atomically.
+        """Write the network to a model file (see :mod:`fastnn.model_file`), atomically.
 
-        The file is written next to ``path`` under a temporary name and renamed into place, so an
-        interrupted save never leaves a half-written file; it gets the permissions any new file
-        of the user's gets (the umask decides).
+        The file holds the parameters, the sizes, activation and dtype, the fastnn version and
+        :attr:`metadata` (how the network was trained); read it back with :meth:`load` or
+        :func:`fastnn.load_model`, or with ``np.load(path, allow_pickle=False)``. It is written
+        under a temporary name and renamed into place, so an interrupted save never leaves a
+        half-written file; it gets the permissions any new file of the user's gets.
 
         Returns
         -------
         pathlib.Path
+
+        Raises
+        ------
+        ValueError
+            If :attr:`params` do not fit the network's sizes or are not finite.
+        OSError
+            If the file cannot be written (the message names ``path``).
         """
-        path = Path(path)
-        with atomic_write(path) as f:
-            np.savez(f, **self.params, activation=self.activation, dtype=self.dtype.name)
-        return path
+        W1, b1, W2, b2 = self._checked_params()
+        for key, p in zip(PARAM_NAMES, (W1, b1, W2, b2)):
+            if not np.isfinite(p).all():
+                raise ValueError(f"params[{key!r}] holds NaN or infinite values: nothing "
+                                 "worth saving (the training diverged?)")
+        meta = dict(input_size=self.input_size, hidden_size=self.hidden_size,
+                    output_size=self.output_size, activation=self.activation,
+                    dtype=self.dtype.name,
+                    **{key: self.metadata.get(key) for key in TRAINING_KEYS})
+        return write_model(path, dict(W1=W1, b1=b1, W2=W2, b2=b2), meta)
 
     @classmethod
     def load(cls, path, *, backend="auto"):
-        """Read a network written by :meth:`save`.
+        """Read a network written by :meth:`save` (also :func:`fastnn.load_model`).
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+        backend : {"auto", "numpy", "numba"} or Backend, default "auto"
 
         Returns
         -------
         TwoLayerNet
+            With :attr:`metadata` as saved.
+
+        Raises
+        ------
+        fastnn.ModelFileError
+            If the file is damaged, was changed after saving, or is not a fastnn model (the
+            message names the file and what is wrong).
+        FileNotFoundError
         """
-        with np.load(path) as data:
-            missing = [k for k in PARAM_NAMES + ("activation", "dtype") if k not in data]
-            if missing:
-                raise ValueError(f"{path}: not a fastnn network file (missing {missing})")
-            params = {key: data[key] for key in PARAM_NAMES}
-            activation, dtype = str(data["activation"]), str(data["dtype"])
-        input_size, hidden_size = params["W1"].shape
-        net = cls(input_size, hidden_size, params["W2"].shape[1], activation=activation,
-                  backend=backend, dtype=dtype, seed=0)
-        net.params = {key: np.ascontiguousarray(p, dtype=net.dtype) for key, p in params.items()}
-        net._checked_params()
+        params, meta = read_model(path)
+        net = cls(meta["input_size"], meta["hidden_size"], meta["output_size"],
+                  activation=meta["activation"], backend=backend, dtype=meta["dtype"], seed=0)
+        net.params = params
+        net.metadata = {key: meta.get(key) for key in TRAINING_KEYS}
         return net
 
     # -- what train() needs -------------------------------------------------------------------

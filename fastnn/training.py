@@ -26,6 +26,7 @@ from ._diagnosis import (
     chance_accuracy,
     is_stuck,
 )
+from ._memory import check_fits
 from ._threads import limit_threads
 from ._validation import frozen
 from .config import TrainConfig, config_fields, parameters_doc
@@ -189,6 +190,9 @@ def train(config=None, /, *, progress=False, callback=None, data=None, **params)
     """
     config = _make_config(config, params)
     x_train, y_train, x_test, y_test = _training_data(data)
+    dataset, class_names, image_shape = (
+        ("mnist", [str(d) for d in range(N_CLASSES)], [28, 28]) if data is None
+        else (None, None, None))
     n_train = x_train.shape[0]
     if config.batch_size > n_train:
         raise ValueError(f"batch_size must be <= {n_train}, got {config.batch_size}")
@@ -197,6 +201,8 @@ def train(config=None, /, *, progress=False, callback=None, data=None, **params)
         raise TypeError(f"callback must be callable, got {type(callback).__name__}")
     bar = _progress_bar(progress, config.iters)
 
+    check_fits(_run_bytes(config, x_train.shape[1]),
+               f"a run with hidden_size={config.hidden_size} and batch_size={config.batch_size}")
     random_state = np.random.RandomState(config.seed)
     network = TwoLayerNet(x_train.shape[1], config.hidden_size, N_CLASSES,
                           config.weight_init_std, activation=config.activation,
@@ -253,6 +259,9 @@ def train(config=None, /, *, progress=False, callback=None, data=None, **params)
         seconds = time.perf_counter() - start
         if interrupt.hit:
             stop_reason = "interrupted"
+    network.metadata.update(config=config.to_dict(), dataset=dataset, class_names=class_names,
+                            image_shape=image_shape, test_accuracy=history["test_acc"][-1],
+                            iterations=i)
     result = TrainResult(network=network, history=history, test_accuracy=history["test_acc"][-1],
                          seconds=seconds, backend=network.backend.name, config=config,
                          iterations=i, stop_reason=stop_reason,
@@ -271,6 +280,17 @@ def at_chance_message(result) -> str:
     return (f"the run ended at chance level: test accuracy {result.test_accuracy:.1%}, no better "
             f"than always answering the most frequent test label ({result.chance_accuracy:.1%}); "
             f"{advice(result.config, result.history)}")
+
+
+def _run_bytes(config, n_features):
+    """Memory a run needs, roughly: the parameters, their gradients, the fused step's scratch
+    and the optimizer's state, plus the batch's activations."""
+    itemsize = np.dtype(config.dtype).itemsize
+    h = config.hidden_size
+    n_params = (n_features + 1) * h + (h + 1) * N_CLASSES
+    copies = 3 + {"momentum": 1, "adagrad": 1, "rmsprop": 1, "adam": 2}.get(config.optimizer, 0)
+    batch = config.batch_size * (n_features + 6 * h + 4 * N_CLASSES)
+    return (copies * n_params + batch) * itemsize
 
 
 def _make_config(config, params):
