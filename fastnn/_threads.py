@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import warnings
 
 __all__ = ["limit_threads", "usable_cores"]
 
@@ -26,7 +27,8 @@ def limit_threads(n_threads, *, numba=None, torch=False):
     Parameters
     ----------
     n_threads : int or None
-        ``None`` changes nothing.
+        ``None`` changes nothing; more than the usable cores is capped at them (with a
+        warning).
     numba : bool or None, default None
         Limit Numba's pool too: ``True`` imports numba if need be, ``None`` only if it has
         already been imported (so that a NumPy-only run never pays for importing it).
@@ -41,6 +43,11 @@ def limit_threads(n_threads, *, numba=None, torch=False):
     if n_threads is None:
         yield
         return
+    cores = usable_cores()
+    if n_threads > cores:  # more threads than cores only makes every pool wait on the others
+        warnings.warn(f"threads={n_threads} is more than the {cores} usable cores; using "
+                      f"{cores}", RuntimeWarning, stacklevel=3)
+        n_threads = cores
     from threadpoolctl import threadpool_limits
 
     with contextlib.ExitStack() as stack:

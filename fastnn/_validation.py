@@ -71,11 +71,19 @@ def check_backend(value, name="backend"):
 
 
 def check_positive_float(value, name):
+    """Return ``value`` as a float if it is a finite real number > 0 (a Fraction, a NumPy
+    scalar or an int too large for a float are judged by their value, not by NumPy)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a positive number, got {value!r}")
-    if not (np.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
-    return float(value)
+    try:
+        as_float = float(value)
+    except OverflowError:
+        as_float = float("inf")
+    if not (np.isfinite(as_float) and as_float > 0):
+        shown = (f"an integer of {len(str(abs(value)))} digits"
+                 if isinstance(value, int) and abs(value) >= 10**20 else value)
+        raise ValueError(f"{name} must be a finite number > 0, got {shown}")
+    return as_float
 
 
 def as_features(x, n_features, dtype, name="x"):
@@ -98,11 +106,18 @@ def as_features(x, n_features, dtype, name="x"):
                          f"({n_features},), got shape {np.shape(x)}")
     if X.shape[0] == 0:
         raise ValueError(f"{name} has no samples (shape {np.shape(x)})")
-    X = np.ascontiguousarray(X, dtype=dtype)
-    if not np.isfinite(X).all():
+    if X.dtype.kind in "fc" and not np.isfinite(X).all():
         raise ValueError(f"{name} contains NaN or infinite values (first at row "
                          f"{int(np.flatnonzero(~np.isfinite(X).all(axis=1))[0])})")
-    return X, was_1d
+    with np.errstate(over="ignore"):
+        converted = np.ascontiguousarray(X, dtype=dtype)
+    if not np.isfinite(converted).all():
+        row = int(np.flatnonzero(~np.isfinite(converted).all(axis=1))[0])
+        biggest = float(np.max(np.abs(X[row])))
+        raise ValueError(f"{name} holds values too large for {np.dtype(dtype).name} (such as "
+                         f"{biggest:.3g} in row {row}; the largest is "
+                         f"{float(np.finfo(dtype).max):.3g})")
+    return converted, was_1d
 
 
 def as_labels(t, *, n_samples, n_classes, name="t"):

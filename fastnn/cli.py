@@ -122,10 +122,18 @@ def main(argv=None) -> int:
     """
     argv = sys.argv[1:] if argv is None else list(argv)
     try:
-        return _main(argv)
+        with warnings.catch_warnings():
+            warnings.simplefilter("default")
+            warnings.showwarning = _show_warning
+            return _main(argv)
     except KeyboardInterrupt:  # Ctrl-C while starting up or compiling: no traceback
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    """Warnings as one line for a person at a terminal, not a source location."""
+    print(f"{PROG}: warning: {message}", file=sys.stderr)
 
 
 def _main(argv):

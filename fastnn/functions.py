@@ -36,7 +36,7 @@ def identity_function(x):
     -------
     ndarray
     """
-    return np.asarray(x)
+    return _numbers(x, "identity_function")
 
 
 def step_function(x):
@@ -50,7 +50,7 @@ def step_function(x):
     -------
     ndarray of int, same shape as ``x``
     """
-    return np.array(np.asarray(x) > 0, dtype=int)
+    return np.array(_numbers(x, "step_function") > 0, dtype=int)
 
 
 def sigmoid(x):
@@ -67,7 +67,7 @@ def sigmoid(x):
     -------
     ndarray of float, same shape as ``x``
     """
-    x = np.asarray(x)
+    x = _numbers(x, "sigmoid")
     with np.errstate(over="ignore"):
         return 1 / (1 + np.exp(-x))
 
@@ -98,7 +98,7 @@ def relu(x):
     -------
     ndarray, same shape as ``x``
     """
-    return np.maximum(0, np.asarray(x))
+    return np.maximum(0, _numbers(x, "relu"))
 
 
 def relu_grad(x):
@@ -114,7 +114,7 @@ def relu_grad(x):
     -------
     ndarray of int, same shape as ``x``
     """
-    return np.where(np.asarray(x) >= 0, 1, 0)
+    return np.where(_numbers(x, "relu_grad") >= 0, 1, 0)
 
 
 def softmax(x):
@@ -128,9 +128,12 @@ def softmax(x):
     -------
     ndarray of float, same shape as ``x``; each row sums to 1
     """
-    x = np.asarray(x)
+    x = _numbers(x, "softmax")
     if x.ndim == 0:
         raise ValueError("softmax: x must have at least one dimension, got a scalar")
+    if x.shape[-1] == 0:
+        raise ValueError(f"softmax: x must have at least one value per row, got shape "
+                         f"{x.shape}")
     if x.ndim == 2:
         # The teaching program's own order of operations (via the transpose), for identical bits.
         shifted = x.T - np.max(x.T, axis=0)
@@ -152,7 +155,7 @@ def mean_squared_error(y, t):
     -------
     numpy float
     """
-    y, t = np.asarray(y), np.asarray(t)
+    y, t = _numbers(y, "mean_squared_error", "y"), _numbers(t, "mean_squared_error", "t")
     _check_same_shape(y, t, "mean_squared_error")
     return 0.5 * np.sum((y - t) ** 2)
 
@@ -177,9 +180,10 @@ def cross_entropy_error(y, t):
     -------
     numpy float
     """
-    y = np.asarray(y)
-    if y.ndim not in (1, 2):
-        raise ValueError(f"cross_entropy_error: y must be 1-D or 2-D, got shape {y.shape}")
+    y = _numbers(y, "cross_entropy_error", "y")
+    if y.ndim not in (1, 2) or y.size == 0:
+        raise ValueError(f"cross_entropy_error: y must be 1-D or 2-D and not empty, got shape "
+                         f"{y.shape}")
     if y.ndim == 1:
         y = y.reshape(1, y.size)
         t = np.asarray(t).reshape(1, -1)
@@ -242,6 +246,20 @@ def numerical_gradient(f, x):
         grad[idx] = (fxh1 - fxh2) / (2 * h)
         x[idx] = tmp_val
     return grad
+
+
+def _numbers(x, func, name="x"):
+    """``x`` as a numeric ndarray, or a TypeError naming ``func`` (NumPy would give a ufunc
+    error about dtypes or ``None``)."""
+    try:
+        a = np.asarray(x)
+    except (TypeError, ValueError) as exc:  # ragged lists and the like
+        raise TypeError(f"{func}: {name} must be an array of numbers, got "
+                        f"{type(x).__name__} ({exc})") from None
+    if not (np.issubdtype(a.dtype, np.number) or a.dtype == bool):
+        raise TypeError(f"{func}: {name} must be an array of numbers, got "
+                        f"{type(x).__name__} of dtype {a.dtype}")
+    return a
 
 
 def _check_same_shape(y, t, func):

@@ -297,11 +297,12 @@ def test_threads_limits_numba_and_restores_it(monkeypatch, capsys):
     assert main([*args, "--threads", "1"]) == 0
     assert seen == [1, 1, 1]
     assert numba.get_num_threads() == before
-    # more threads than numba started with: a usage error naming the flag
-    assert main([*args, "--threads", "100000"]) == 2
+    # more threads than cores: capped, and said
+    assert main([*args, "--threads", "64"]) == 0
     err = capsys.readouterr().err
-    assert "threads=100000" in err and "--threads" in err and "Traceback" not in err
-    assert seen == [1, 1, 1]
+    assert "threads=64 is more than the" in err and "Traceback" not in err
+    cores = min(os.cpu_count(), numba.config.NUMBA_NUM_THREADS)
+    assert seen == [1, 1, 1] + [cores] * 3
 
 
 def test_threads_with_numpy_backend(fake_train, capsys):

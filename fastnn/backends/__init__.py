@@ -33,6 +33,7 @@ ENV_VAR = "FASTNN_BACKEND"
 
 _instances: dict[str, Backend] = {}
 _failures: dict[str, str] = {}
+_errors: dict[str, Exception] = {}
 _warned_fallback = False
 
 
@@ -52,6 +53,7 @@ def _load(name: str) -> Backend | None:
     except Exception as exc:  # missing or broken install (numba raises ImportError for an
         # unsupported NumPy too), or a failed compile probe
         _failures[name] = f"{type(exc).__name__}: {exc}"
+        _errors[name] = exc
         return None
     _instances[name] = backend
     return backend
@@ -100,6 +102,15 @@ def resolve_name(name: str = "auto") -> str:
     raise BackendUnavailableError("no backend is usable: " + "; ".join(_failures.values()))
 
 
+def _remedy(name) -> str:
+    """What to do about backend ``name``'s failure, from what actually failed."""
+    error = _errors.get(name)
+    if isinstance(error, ModuleNotFoundError) and error.name in ("numba", "llvmlite"):
+        return "install numba (pip install numba) for the fast backend"
+    return ("numba is installed but the backend failed to start (see the reason); "
+            "`fastnn info` shows the versions and the cache folder")
+
+
 def _warn_fallback(chosen):
     global _warned_fallback
     if _warned_fallback:
@@ -107,8 +118,7 @@ def _warn_fallback(chosen):
     _warned_fallback = True
     best = _AUTO_ORDER[0]
     warnings.warn(f"fastnn: backend {best!r} is unavailable ({_failures.get(best)}); "
-                  f"using {chosen!r}. Install numba (pip install numba) for the fast backend.",
-                  RuntimeWarning, stacklevel=3)
+                  f"using {chosen!r}: {_remedy(best)}.", RuntimeWarning, stacklevel=3)
 
 
 def get(name: str | Backend = "auto") -> Backend:
@@ -133,6 +143,6 @@ def get(name: str | Backend = "auto") -> Backend:
     backend = _load(concrete)
     if backend is None:
         raise BackendUnavailableError(
-            f"backend {concrete!r} is unavailable here: {_failures[concrete]}. "
-            "Install or repair it (pip install numba) or use backend='numpy'.")
+            f"backend {concrete!r} is unavailable here: {_failures[concrete]}; "
+            f"{_remedy(concrete)}, or use backend='numpy'.")
     return backend

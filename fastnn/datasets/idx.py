@@ -17,8 +17,9 @@ from typing import BinaryIO
 import numpy as np
 
 from fastnn._io import atomic_write
+from fastnn._memory import check_fits
 
-__all__ = ["DTYPE_CODES", "read_idx", "write_idx"]
+__all__ = ["DTYPE_CODES", "MAX_BYTES", "read_idx", "write_idx"]
 
 #: IDX dtype code -> big-endian NumPy dtype, as listed in the format's description.
 DTYPE_CODES: dict[int, np.dtype] = {
@@ -34,38 +35,76 @@ _GZIP_MAGIC = b"\x1f\x8b"
 _ACCEPTED = "uint8, int8, int16, int32, float32, float64"
 
 
+#: The most data ``read_idx`` reads by default (MNIST's largest file holds 47 MB).
+MAX_BYTES = 1 << 30
+_CHUNK = 1 << 20
+
+
 def _name_of(source: object) -> str:
     if isinstance(source, (str, os.PathLike)):
         return os.fspath(source)
     return str(getattr(source, "name", repr(source)))
 
 
-def _read_raw(source: str | os.PathLike | BinaryIO, name: str) -> bytes:
-    if isinstance(source, (str, os.PathLike)):
-        with open(source, "rb") as fh:
-            raw = fh.read()
-    else:
-        raw = source.read()
-        if not isinstance(raw, (bytes, bytearray)):
-            raise TypeError(f"{name}: read() returned {type(raw).__name__}, expected bytes; "
+class _Prefixed:
+    """``raw`` with ``head`` (bytes already read from it) put back in front."""
+
+    def __init__(self, head, raw):
+        self.head, self.raw = head, raw
+
+    def read(self, n=-1):
+        if not self.head:
+            return self.raw.read(n)
+        if n is None or n < 0:
+            out, self.head = self.head + self.raw.read(), b""
+            return out
+        out, self.head = self.head[:n], self.head[n:]
+        return out + (self.raw.read(n - len(out)) if len(out) < n else b"")
+
+
+class _Stream:
+    """Reads an IDX file piece by piece, through gzip when it is compressed, so that a file
+    holding more than its header declares (a gzip bomb) costs no more than that to refuse."""
+
+    def __init__(self, fh, name):
+        self.name = name
+        head = fh.read(2)
+        if not isinstance(head, (bytes, bytearray)):
+            raise TypeError(f"{name}: read() returned {type(head).__name__}, expected bytes; "
                             "open the file in binary mode ('rb')")
-    if raw[:2] == _GZIP_MAGIC:
+        raw = _Prefixed(bytes(head), fh)
+        self.gzip = head == _GZIP_MAGIC
+        self.source = gzip.GzipFile(fileobj=raw, mode="rb") if self.gzip else raw
+
+    def read(self, n):
+        """Up to ``n`` bytes (fewer only at the end of the data)."""
+        parts, left = [], n
         try:
-            raw = gzip.decompress(raw)
+            while left > 0:
+                part = self.source.read(min(left, _CHUNK))
+                if not part:
+                    break
+                parts.append(part)
+                left -= len(part)
         except (OSError, EOFError, zlib.error) as exc:
-            raise ValueError(f"{name}: not a valid gzip stream ({exc}); "
-                             "the file is probably truncated or corrupted") from exc
-    return bytes(raw)
+            raise ValueError(f"{self.name}: not a valid gzip stream ({exc}); the file is "
+                             "probably truncated or corrupted") from None
+        return b"".join(parts)
 
 
-def read_idx(path_or_fileobj: str | os.PathLike | BinaryIO) -> np.ndarray:
+def read_idx(path_or_fileobj: str | os.PathLike | BinaryIO, *,
+             max_bytes: int = MAX_BYTES) -> np.ndarray:
     """Read an IDX file (optionally gzip-compressed) into a NumPy array.
 
     Parameters
     ----------
     path_or_fileobj : str, os.PathLike or binary file object
-        The file to read. Gzip compression is recognised from the content, so a ``.gz``
-        file and its decompressed twin read the same way.
+        The file to read (``~`` is expanded). Gzip compression is recognised from the
+        content, so a ``.gz`` file and its decompressed twin read the same way.
+    max_bytes : int, default 1 GiB
+        Refuse a header that declares more data than this (or than the memory available).
+        The data are read, and decompressed, piece by piece: never more than the header
+        declares.
 
     Returns
     -------
@@ -78,17 +117,32 @@ def read_idx(path_or_fileobj: str | os.PathLike | BinaryIO) -> np.ndarray:
     Raises
     ------
     ValueError
-        If the header is malformed (bad magic, unknown dtype code, zero dimensions) or the
-        data length does not match the header; the message names the file, what was found
-        and what was expected.
+        If the header is malformed (bad magic, unknown dtype code, zero dimensions), declares
+        too much data, or the data length does not match the header; the message names the
+        file, what was found and what was expected.
+    TypeError
+        If ``path_or_fileobj`` is neither a path nor a binary file object.
+    FileNotFoundError
+        If there is no such file.
     """
-    name = _name_of(path_or_fileobj)
-    raw = _read_raw(path_or_fileobj, name)
-    if len(raw) < 4:
-        raise ValueError(f"{name}: file is {len(raw)} bytes long, expected at least a 4-byte "
-                         "IDX magic number")
-    zero, code, ndim = raw[:2], raw[2], raw[3]
-    magic = int.from_bytes(raw[:4], "big")
+    if isinstance(path_or_fileobj, (str, os.PathLike)):
+        path = os.path.expanduser(os.fspath(path_or_fileobj))
+        with open(path, "rb") as fh:
+            return _read(_Stream(fh, path), max_bytes)
+    if not callable(getattr(path_or_fileobj, "read", None)):
+        raise TypeError(f"read_idx: expected a path or a binary file object, got "
+                        f"{type(path_or_fileobj).__name__}")
+    return _read(_Stream(path_or_fileobj, _name_of(path_or_fileobj)), max_bytes)
+
+
+def _read(stream, max_bytes):
+    name = stream.name
+    magic_bytes = stream.read(4)
+    if len(magic_bytes) < 4:
+        raise ValueError(f"{name}: file is {len(magic_bytes)} bytes long, expected at least a "
+                         "4-byte IDX magic number")
+    zero, code, ndim = magic_bytes[:2], magic_bytes[2], magic_bytes[3]
+    magic = int.from_bytes(magic_bytes, "big")
     if zero != b"\x00\x00" or code not in DTYPE_CODES:
         known = ", ".join(f"0x{c:02X}" for c in DTYPE_CODES)
         raise ValueError(f"{name}: bad IDX magic number 0x{magic:08X}; expected 0x0000TTNN with "
@@ -97,21 +151,28 @@ def read_idx(path_or_fileobj: str | os.PathLike | BinaryIO) -> np.ndarray:
     if ndim == 0:
         raise ValueError(f"{name}: IDX magic number 0x{magic:08X} declares 0 dimensions, "
                          "expected at least 1")
-    header_len = 4 + 4 * ndim
-    if len(raw) < header_len:
-        raise ValueError(f"{name}: file is {len(raw)} bytes long, expected at least "
-                         f"{header_len} bytes for an IDX header with {ndim} dimensions")
-    shape = tuple(int.from_bytes(raw[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim))
+    dims = stream.read(4 * ndim)
+    if len(dims) < 4 * ndim:
+        raise ValueError(f"{name}: file is {4 + len(dims)} bytes long, expected at least "
+                         f"{4 + 4 * ndim} bytes for an IDX header with {ndim} dimensions")
+    shape = tuple(int.from_bytes(dims[4 * i:4 * i + 4], "big") for i in range(ndim))
     dtype = DTYPE_CODES[code]
     expected = prod(shape) * dtype.itemsize
-    found = len(raw) - header_len
-    if found != expected:
+    if expected > max_bytes:
+        raise ValueError(f"{name}: IDX header declares shape {shape} of {dtype.name}, "
+                         f"{expected:,} bytes, more than max_bytes={max_bytes:,}")
+    check_fits(expected, f"{name} (shape {shape} of {dtype.name})")
+    data = stream.read(expected)
+    extra = len(stream.read(_CHUNK)) if len(data) == expected else 0  # counted, up to a bound
+    if len(data) != expected or extra:
+        found = (f"{len(data) + extra}" if extra < _CHUNK
+                 else f"more than {expected + extra:,} (it was not read to its end)")
         raise ValueError(f"{name}: IDX header declares shape {shape} of {dtype.name} "
                          f"({expected} data bytes) but the file holds {found} data bytes; "
                          "the file is truncated or corrupted")
-    data = np.frombuffer(raw, dtype=dtype, offset=header_len).reshape(shape)
     # frombuffer over bytes is read-only and big-endian; the copy fixes both.
-    return data.astype(dtype.newbyteorder("="), copy=True)
+    array = np.frombuffer(data, dtype=dtype).reshape(shape)
+    return array.astype(dtype.newbyteorder("="), copy=True)
 
 
 def write_idx(path: str | os.PathLike, array: np.ndarray, compresslevel: int = 6) -> None:

@@ -220,6 +220,8 @@ def load_data(path: str | os.PathLike | None = None):
     FileNotFoundError
         If the file does not exist.
     """
+    if path is not None:
+        path = os.path.expanduser(os.fspath(path))
     if path is None or _is_bundled(path):
         arrays = {k: a.copy() for k, a in _bundled().items()}
     else:
@@ -336,7 +338,7 @@ def load_idx_dir(directory: str | os.PathLike):
     ValueError
         If a file is not valid IDX or images and labels do not fit together.
     """
-    directory = Path(directory)
+    directory = Path(os.path.expanduser(os.fspath(directory)))
     if not directory.is_dir():
         raise FileNotFoundError(f"{directory}: no such directory")
     paths = {stem: _find_idx(directory, stem) for stem in IDX_FILES}
