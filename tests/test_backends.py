@@ -89,3 +89,21 @@ def test_auto_trains_on_numba_at_every_batch_size(monkeypatch, mnist_small):
                      data=mnist_small).backend == "numba"
     monkeypatch.setenv("FASTNN_BACKEND", "numpy")
     assert train(backend="auto", batch_size=64, iters=2, data=mnist_small).backend == "numpy"
+
+
+def test_a_backend_that_fails_for_another_reason_says_that_not_install_numba():
+    out = run_python("""
+        import warnings
+        from fastnn.backends import numba_backend
+        def broken(self):
+            raise RuntimeError("cannot cache function 'probe': no locator available")
+        numba_backend.NumbaBackend.__init__ = broken
+        from fastnn import backends
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            print(backends.get("auto").name)
+        message = str(caught[0].message)
+        print("no locator available" in message, "pip install numba" in message,
+              "installed but" in message)
+    """)
+    assert out.splitlines() == ["numpy", "True False True"]
