@@ -31,6 +31,12 @@ class SGD:
     def __init__(self, lr=0.01):
         self.lr = check_positive_float(lr, "learning_rate")
 
+    def state(self, params):
+        """``(first, second)``: the per-parameter state dicts (None where the method keeps
+        none), made as zeros like ``params`` on first use; the Numba backend's fused step
+        updates these very arrays, so the two can take turns."""
+        return None, None
+
     def update(self, params, grads):
         """Apply one step to every array of ``params`` (dict name -> ndarray), in place."""
         for key, grad in grads.items():
@@ -47,12 +53,18 @@ class Momentum(SGD):
         self.momentum = momentum
         self.v = None
 
-    def update(self, params, grads):
+    def state(self, params):
         if self.v is None:
-            self.v = {key: np.zeros_like(p) for key, p in params.items()}
+            self.v = _zeros_like(params)
+        return self.v, None
+
+    def update(self, params, grads):
+        v, _ = self.state(params)
         for key, grad in grads.items():
-            self.v[key] = self.momentum * self.v[key] - self.lr * grad
-            params[key] += self.v[key]
+            # v = momentum * v - lr * g, in place: the same two roundings, one array kept
+            v[key] *= self.momentum
+            v[key] -= self.lr * grad
+            params[key] += v[key]
 
 
 class AdaGrad(SGD):
@@ -63,13 +75,18 @@ class AdaGrad(SGD):
     def __init__(self, lr=0.01):
         super().__init__(lr)
         self.h = None
+        self.eps = _EPS
+
+    def state(self, params):
+        if self.h is None:
+            self.h = _zeros_like(params)
+        return self.h, None
 
     def update(self, params, grads):
-        if self.h is None:
-            self.h = {key: np.zeros_like(p) for key, p in params.items()}
+        h, _ = self.state(params)
         for key, grad in grads.items():
-            self.h[key] += grad * grad
-            params[key] -= self.lr * grad / (np.sqrt(self.h[key]) + _EPS)
+            h[key] += grad * grad
+            params[key] -= self.lr * grad / (np.sqrt(h[key]) + self.eps)
 
 
 class RMSprop(SGD):
@@ -81,14 +98,19 @@ class RMSprop(SGD):
         super().__init__(lr)
         self.decay_rate = decay_rate
         self.h = None
+        self.eps = _EPS
+
+    def state(self, params):
+        if self.h is None:
+            self.h = _zeros_like(params)
+        return self.h, None
 
     def update(self, params, grads):
-        if self.h is None:
-            self.h = {key: np.zeros_like(p) for key, p in params.items()}
+        h, _ = self.state(params)
         for key, grad in grads.items():
-            self.h[key] *= self.decay_rate
-            self.h[key] += (1 - self.decay_rate) * grad * grad
-            params[key] -= self.lr * grad / (np.sqrt(self.h[key]) + _EPS)
+            h[key] *= self.decay_rate
+            h[key] += (1 - self.decay_rate) * grad * grad
+            params[key] -= self.lr * grad / (np.sqrt(h[key]) + self.eps)
 
 
 class Adam(SGD):
@@ -101,17 +123,30 @@ class Adam(SGD):
         self.beta1, self.beta2 = beta1, beta2
         self.iter = 0
         self.m = self.v = None
+        self.eps = _EPS
+
+    def state(self, params):
+        if self.m is None:
+            self.m, self.v = _zeros_like(params), _zeros_like(params)
+        return self.m, self.v
+
+    def next_lr(self):
+        """Count one more step and return its bias-corrected rate (a NumPy float64: in float32,
+        ``lr_t * m`` is then computed in float64, as the book's code does)."""
+        self.iter += 1
+        return self.lr * np.sqrt(1.0 - self.beta2 ** self.iter) / (1.0 - self.beta1 ** self.iter)
 
     def update(self, params, grads):
-        if self.m is None:
-            self.m = {key: np.zeros_like(p) for key, p in params.items()}
-            self.v = {key: np.zeros_like(p) for key, p in params.items()}
-        self.iter += 1
-        lr_t = self.lr * np.sqrt(1.0 - self.beta2 ** self.iter) / (1.0 - self.beta1 ** self.iter)
+        m, v = self.state(params)
+        lr_t = self.next_lr()
         for key, grad in grads.items():
-            self.m[key] += (1 - self.beta1) * (grad - self.m[key])
-            self.v[key] += (1 - self.beta2) * (grad ** 2 - self.v[key])
-            params[key] -= lr_t * self.m[key] / (np.sqrt(self.v[key]) + _EPS)
+            m[key] += (1 - self.beta1) * (grad - m[key])
+            v[key] += (1 - self.beta2) * (grad ** 2 - v[key])
+            params[key] -= lr_t * m[key] / (np.sqrt(v[key]) + self.eps)
+
+
+def _zeros_like(params):
+    return {key: np.zeros_like(p) for key, p in params.items()}
 
 
 #: name -> optimizer class.

@@ -30,7 +30,10 @@ def test_numba_matches_numpy(comparison, dtype, crosscheck_report):
     # the rows of the session's one run of the table (`fastnn check` shows the same report)
     rows = [r for r in crosscheck_report.rows
             if (r.kernel, r.case, r.dtype) == (comparison.kernel, comparison.case, dtype)]
-    assert {r.output for r in rows} == OUTPUTS[comparison.kernel] | {"inputs unchanged"}
+    state = {f"state{k} {p}" for k, opts in (("", ("momentum", "adagrad", "rmsprop", "adam")),
+                                             ("2", ("adam",)))
+             if any(opt in comparison.case for opt in opts) for p in ("W1", "b1", "W2", "b2")}
+    assert {r.output for r in rows} == OUTPUTS[comparison.kernel] | {"inputs unchanged"} | state
     bad = [f"{r.output}: max|diff| {r.max_abs_diff:.3e} > tol {r.tol:.3e} "
            f"(max|ref| {r.max_abs_ref:.3e})" for r in rows if not r.ok]
     assert not bad, "\n".join(bad)

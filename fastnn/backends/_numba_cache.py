@@ -1,10 +1,11 @@
 """Where Numba caches fastnn's kernels, and when a cached kernel is stale.
 
-Numba keys a cached kernel on the source of the file that defines it (``_numba_kernels.py``)
-only. The kernels inline code that ``_llvm_simd.py`` generates, so an edit there would keep
-serving kernels compiled from the old generator. :class:`KernelsLocator` finds the cache
-exactly where Numba would, but stamps its entries with the hash of both files, so a change to
-either recompiles. Where Numba finds no writable place (a read-only package folder and a
+Numba keys a cached kernel on the source of the file that defines it only. fastnn's kernels
+inline code from each other's files (``_numba_step.py`` uses the helpers of
+``_numba_kernels.py``) and the code that ``_llvm_simd.py`` generates, so an edit there would
+keep serving kernels compiled from the old source. :class:`KernelsLocator` finds the cache
+exactly where Numba would, but stamps its entries with the hash of all three files, so a change
+to any of them recompiles. Where Numba finds no writable place (a read-only package folder and a
 read-only home), it falls back to a private folder under the temporary directory instead of
 refusing to compile.
 
@@ -21,16 +22,21 @@ from pathlib import Path
 
 from numba.core import caching
 
-__all__ = ["KernelsLocator", "install", "source_hash", "KERNELS_FILE", "SIMD_FILE"]
+__all__ = ["KernelsLocator", "install", "source_hash", "KERNEL_FILES", "SOURCE_FILES"]
 
 _HERE = Path(__file__).resolve().parent
-KERNELS_FILE = _HERE / "_numba_kernels.py"
-SIMD_FILE = _HERE / "_llvm_simd.py"
+#: The files that define cached kernels.
+KERNEL_FILES = (_HERE / "_numba_kernels.py", _HERE / "_numba_step.py")
+#: Every file whose source goes into those kernels.
+SOURCE_FILES = KERNEL_FILES + (_HERE / "_llvm_simd.py",)
 
 
-def source_hash(path=SIMD_FILE) -> str:
-    """SHA-256 of a source file's bytes."""
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+def source_hash(paths=SOURCE_FILES) -> str:
+    """SHA-256 of the source files' bytes, in order."""
+    digest = hashlib.sha256()
+    for path in paths:
+        digest.update(Path(path).read_bytes())
+    return digest.hexdigest()
 
 
 class _TempDirLocator(caching._SourceFileBackedLocatorMixin, caching._CacheLocator):
@@ -48,11 +54,14 @@ class _TempDirLocator(caching._SourceFileBackedLocatorMixin, caching._CacheLocat
 
 
 class KernelsLocator(caching._CacheLocator):
-    """Numba's own choice of cache folder for ``_numba_kernels.py`` (or :class:`_TempDirLocator`
-    where it has none), with a source stamp that also covers ``_llvm_simd.py``."""
+    """Numba's own choice of cache folder for fastnn's kernel files (or :class:`_TempDirLocator`
+    where it has none), with a source stamp that covers every file they are made from."""
 
     def __init__(self, inner):
         self._inner = inner
+        # Numba reads these for the warning it gives when a function cannot be cached
+        self._py_file = inner._py_file
+        self._lineno = getattr(inner, "_lineno", 0)
 
     def ensure_cache_path(self):
         self._inner.ensure_cache_path()
@@ -61,14 +70,14 @@ class KernelsLocator(caching._CacheLocator):
         return self._inner.get_cache_path()
 
     def get_source_stamp(self):
-        return (self._inner.get_source_stamp(), source_hash(SIMD_FILE))
+        return (self._inner.get_source_stamp(), source_hash())
 
     def get_disambiguator(self):
         return self._inner.get_disambiguator()
 
     @classmethod
     def from_function(cls, py_func, py_file):
-        if Path(py_file).resolve() != KERNELS_FILE:
+        if Path(py_file).resolve() not in KERNEL_FILES:
             return None
         for locator_class in caching.CacheImpl._locator_classes:
             if locator_class is cls:

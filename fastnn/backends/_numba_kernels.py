@@ -4,7 +4,7 @@ Conventions. Every kernel is ``@njit(cache=True)``, works for float32 and float6
 writes into buffers it is given. The activation is an int code (``RELU``, ``SIGMOID``,
 ``IDENTITY``) rather than a function, so that each kernel has one specialisation per dtype and
 the on-disk cache can hold it. Scalars that must stay in the working dtype (``one``, the log
-epsilon, ``n`` as a divisor, the learning rate) arrive as a :class:`StepConsts` of that dtype,
+epsilon, ``n`` as a divisor, the learning rate) arrive as a namedtuple of that dtype,
 because a Python float literal would promote float32 arithmetic to float64 here (NumPy treats
 it as "weak" and does not). Small helpers are ``inline="always"``: compiled separately, each
 would cost its own LLVM module, and compile time is what this backend has to watch.
@@ -17,9 +17,9 @@ a time from an atomic counter, so which thread runs an item changes from call to
 never what the item computes. No fast-math flags.
 
 Zeros. Exact zeros of the input are skipped in the first layer (forward and ``dW1``): the
-fused step reads a per-sample list of non-zero pixels (CSR) built once per data set, and the
-contract kernels compress each row on the fly. Skipping ``0 * w`` is exact as long as ``w`` is
-finite, so the contract kernels check that first and keep the zeros otherwise.
+fused step (``_numba_step``) reads a per-sample list of non-zero pixels (CSR) built once per
+run, and the contract kernels compress each row on the fly. Skipping ``0 * w`` is exact as
+long as ``w`` is finite, so the kernels check that first and keep the zeros otherwise.
 """
 
 from __future__ import annotations
@@ -29,28 +29,14 @@ from collections import namedtuple
 import numpy as np
 from numba import get_thread_id, njit, prange
 
-from ._llvm_simd import fetch_add, gather_axpy, prefetch, scatter_axpy
+from ._llvm_simd import fetch_add, gather_axpy, scatter_axpy
 
 RELU, SIGMOID, IDENTITY = 0, 1, 2
 
-# The fused step's arguments, named on both sides of the call (Numba compiles attribute access
-# of a namedtuple to the same code as a slot index).
-#: The data set as CSR lists of non-zero pixels: ``offsets`` (N + 1,), ``pixels`` (nnz,) int16 or
-#: int32, ``values`` (nnz,) uint8, ``table`` (256,) the pixel scale, ``y`` (N,) int64 labels,
-#: ``starts`` (N, n_chunks + 1) where each chunk of pixel rows begins in a sample's list.
-StepData = namedtuple("StepData", "offsets pixels values table y starts")
-#: The parameters, updated in place.
-StepParams = namedtuple("StepParams", "W1 b1 W2 b2")
-#: Scratch of one step (``*p``: rows zero-padded to whole vectors): ``Z1`` (threads, h) a row per
-#: thread, ``A1p`` ``dZ1p`` (n, hp), ``Z2`` ``dZ2`` (n, c), ``W2Tp`` ``dW2T`` (c, hp), ``bounds``
-#: (n_chunks + 1, n) each sample's chunk starts, ``terms`` (n,) float64 log terms, ``hits`` (n,),
-#: ``dW1p`` (d, hp), ``db1`` (h,), ``dW2`` (h, c), ``db2`` (c,), ``tasks`` (the gradient work items,
-#: the costliest first: chunk numbers, and -1 / -2 for the halves of ``_layer2_grads``) and
-#: ``claims`` (the counters threads claim work from).
-StepWork = namedtuple("StepWork", "Z1 A1p Z2 dZ2 dZ1p W2Tp dW2T bounds terms hits dW1p db1 dW2 "
-                                  "db2 tasks claims")
-#: Scalars in the working dtype: 1, the log epsilon, the batch size as a divisor, the rate.
-StepConsts = namedtuple("StepConsts", "one eps n lr")
+#: Scalars of the softmax cross-entropy in the working dtype: 1, the log epsilon, the batch size
+#: as a divisor (the fused step's ``StepConsts`` has these fields too).
+RowConsts = namedtuple("RowConsts", "one eps n")
+
 #: Bytes of W1 / dW1 rows one chunk may span. Not the L1 cache's 32 KB: the scatter into dW1 is
 #: bound by its stores wherever the rows sit, while each chunk walks every sample of the batch,
 #: so fewer, larger chunks were faster at the seed's shape (the report measures the step); two
@@ -80,44 +66,6 @@ def chunk_rows(row_bytes, n_features):
     while n_chunks * CHUNK_BYTES < n_features * row_bytes and n_chunks < n_features // 4:
         n_chunks += 2
     return max(1, -(-n_features // n_chunks))
-
-
-# --- data set preparation (once per run; serial, so it compiles fast) -----------------------------
-
-@njit(cache=True)
-def count_nonzero_rows(x_u8, counts):
-    """``counts[i]`` = number of non-zero pixels of sample i."""
-    for i in range(x_u8.shape[0]):
-        c = 0
-        for k in range(x_u8.shape[1]):
-            c += x_u8[i, k] != 0
-        counts[i] = c
-
-
-@njit(cache=True)
-def fill_csr(x_u8, offsets, pixels, values):
-    """Write each sample's non-zero pixel indices (ascending) and values at ``offsets[i]``."""
-    for i in range(x_u8.shape[0]):
-        p = offsets[i]
-        for k in range(x_u8.shape[1]):
-            if x_u8[i, k] != 0:
-                pixels[p] = k
-                values[p] = x_u8[i, k]
-                p += 1
-
-
-@njit(cache=True)
-def chunk_starts(offsets, pixels, chunk, starts):
-    """``starts[s, c]`` = position, within sample s's list, of its first pixel ``>= c * chunk``."""
-    for s in range(starts.shape[0]):
-        c = 0
-        for p in range(offsets[s], offsets[s + 1]):
-            while c * chunk <= pixels[p]:
-                starts[s, c] = p - offsets[s]
-                c += 1
-        while c < starts.shape[1]:
-            starts[s, c] = offsets[s + 1] - offsets[s]
-            c += 1
 
 
 @njit(cache=True)
@@ -216,20 +164,18 @@ def _all_finite(a):
     return bad == 0
 
 
+@njit(cache=True)
+def all_finite(a):
+    """:func:`_all_finite` for Python callers (a few microseconds for a 784 x 50 W1)."""
+    return _all_finite(a)
+
+
 @njit(cache=True, inline="always")
 def _check_index(idx, size, what):
     """Raise IndexError unless ``-size <= idx[i] < size`` (negative ones count from the end)."""
     for i in range(idx.shape[0]):
         if idx[i] < -size or idx[i] >= size:
             raise IndexError(what)
-
-
-@njit(cache=True, inline="always")
-def _sgd(p, g, lr):
-    """``p -= lr * g`` with the reference's two roundings (no contraction without fastmath)."""
-    pf, gf = p.reshape(-1), g.reshape(-1)
-    for j in range(pf.shape[0]):
-        pf[j] = pf[j] - lr * gf[j]
 
 
 @njit(cache=True, inline="always")
@@ -298,7 +244,7 @@ def softmax_cross_entropy(logits, labels, dlogits, consts, terms):
 def two_layer_backward(X, Z1, A1, W2, dZ2, act, dZ1, dW1, db1, dW2, db2, W2T, dW2T, rows_buf,
                        vals_buf, chunk, one, claims, n_threads):
     """The reference's backward pass; ``dW1 = X.T @ dZ1`` skips zeros of X if dZ1 is finite.
-    The gradient's work items are claimed as in ``fused_sgd_step``: the two halves of
+    The gradient's work items are claimed as in the fused step: the two halves of
     ``_layer2_grads`` first, then W1's chunks of rows in order."""
     (n, d), h = X.shape, W2.shape[0]
     for j in range(h):
@@ -343,149 +289,3 @@ def predict_labels(X, W1, b1, W2, b2, act, out, rows_buf, vals_buf, hidden_buf, 
         gather_axpy(z2, W2, None, z1, None, 0, h, False)
         _bias_act(z2, b2, IDENTITY, z2, one)
         out[i] = _argmax(z2)
-
-
-@njit(parallel=_prange_only(), cache=True)
-def predict_labels_csr(offsets, pixels, values, table, W1, b1, W2, b2, act, out, hidden_buf,
-                       logits_buf, one):
-    """``predict_labels`` of a data set held as lists of non-zero pixels (``fill_csr``), scaled
-    by ``table``: no float copy of the pixels is made. Exact only for a finite W1 (the caller
-    checks)."""
-    h = b1.shape[0]
-    for i in prange(out.shape[0]):
-        t = get_thread_id()
-        z1, z2 = hidden_buf[t], logits_buf[t]
-        gather_axpy(z1, W1, pixels, values, table, offsets[i], offsets[i + 1], False)
-        _bias_act(z1, b1, act, z1, one)
-        gather_axpy(z2, W2, None, z1, None, 0, h, False)
-        _bias_act(z2, b2, IDENTITY, z2, one)
-        out[i] = _argmax(z2)
-
-
-# --- the fused SGD train step ---------------------------------------------------------------------
-
-@njit(parallel=_prange_only(), cache=True)
-def fused_sgd_step(data, params, work, idx, consts, act, chunk, n_threads):
-    """One SGD iteration on the mini-batch ``idx``; returns ``(sum of log terms, n_correct)``,
-    or ``(nan, -1)`` without touching anything when W1 is not finite (skipping zero pixels would
-    then drop the reference's ``0 * inf = nan``).
-
-    ``data`` (:class:`StepData`): the data set as lists of non-zero pixels and where each chunk
-    of pixels starts in them (``chunk_starts``); ``params`` (:class:`StepParams`), updated in
-    place (W1's rows are read as they are, the last vector of each masked); ``work``
-    (:class:`StepWork`): the step's buffers; ``consts`` (:class:`StepConsts`) in the working
-    dtype; ``n_threads`` = ``numba.get_num_threads()`` (calling it in here would keep the
-    kernel out of the cache).
-    """
-    offsets, pixels, values, table = data.offsets, data.pixels, data.values, data.table
-    y, starts = data.y, data.starts
-    W1, b1, W2, b2 = params.W1, params.b1, params.W2, params.b2
-    Z1, A1p, Z2, dZ2, dZ1p = work.Z1, work.A1p, work.Z2, work.dZ2, work.dZ1p
-    W2Tp, dW2T, bounds, terms, hits = work.W2Tp, work.dW2T, work.bounds, work.terms, work.hits
-    dW1p, db1, dW2, db2 = work.dW1p, work.db1, work.dW2, work.db2
-    tasks, claims = work.tasks, work.claims
-    one, lr = consts.one, consts.lr
-    N, n = offsets.shape[0] - 1, idx.shape[0]
-    d, h = W1.shape
-    _check_index(idx, N, "idx out of range")
-    if not _all_finite(W1):  # 0 * inf must count: the caller takes the dense reference route
-        return np.nan, -1
-    for j in range(h):
-        for c in range(W2.shape[1]):
-            W2Tp[c, j] = W2[j, c]
-    claims[SAMPLE_CLAIMS] = 0
-    claims[TASK_CLAIMS] = 0
-    n_blocks = -(-n // SAMPLES_PER_CLAIM)
-    # 1. per sample: forward, loss, dZ2, dZ1; and where its pixel chunks start (for step 2)
-    for _ in prange(n_threads):
-        z1 = Z1[get_thread_id()]  # a row per thread: Z1 is not needed after its sample
-        block = fetch_add(claims, SAMPLE_CLAIMS, 1)
-        while block < n_blocks:
-            for i in range(block * SAMPLES_PER_CLAIM, min(n, (block + 1) * SAMPLES_PER_CLAIM)):
-                _prefetch_sample(data, idx, i + 2, i + 4)
-                s = idx[i] + N if idx[i] < 0 else idx[i]
-                gather_axpy(z1, W1, pixels, values, table, offsets[s], offsets[s + 1], False)
-                _bias_act(z1, b1, act, A1p[i], one)
-                gather_axpy(Z2[i], W2, None, A1p[i], None, 0, h, False)
-                _bias_act(Z2[i], b2, IDENTITY, Z2[i], one)
-                terms[i], hits[i] = _softmax_ce_row(Z2[i], y[s], consts, dZ2[i])
-                gather_axpy(dZ1p[i], W2Tp, None, dZ2[i], None, 0, W2Tp.shape[0], False)
-                _act_grad(dZ1p[i], z1, A1p[i], act, one, h)
-                for c in range(bounds.shape[0]):
-                    bounds[c, i] = offsets[s] + starts[s, c]
-            block = fetch_add(claims, SAMPLE_CLAIMS, 1)
-    # 2. dW1 = X.T @ dZ1 by chunks of W1's rows (then W1 -= lr * dW1), and layer 2's grads
-    for _ in prange(n_threads):
-        q = fetch_add(claims, TASK_CLAIMS, 1)
-        while q < tasks.shape[0]:
-            if tasks[q] < 0:
-                _layer2_grads(tasks[q], A1p, dZ2, dZ1p[:, :h], dW2T, dW2, db2, db1)
-            else:
-                _dW1_chunk(tasks[q], chunk, pixels, values, table, bounds, dZ1p, lr, dW1p, W1)
-            q = fetch_add(claims, TASK_CLAIMS, 1)
-    _sgd(b1, db1, lr)
-    _sgd(W2, dW2, lr)
-    _sgd(b2, db2, lr)
-    total, n_correct = 0.0, 0
-    for i in range(n):
-        total += terms[i]
-        n_correct += hits[i]
-    return total, n_correct
-
-
-@njit(cache=True)
-def gradient_tasks(starts, n_classes, tasks):
-    """``tasks`` = the fused step's gradient work items, the costliest first: chunk ``c`` costs
-    its data set's non-zero pixels (``starts[:, c + 1] - starts[:, c]`` summed), a half of
-    ``_layer2_grads`` about as much as ``n_classes / 2`` pixels per sample (a ``dW2`` row each)."""
-    n_samples, n_chunks = starts.shape[0], starts.shape[1] - 1
-    cost = np.empty(n_chunks + 2, np.float64)
-    for c in range(n_chunks):
-        total = 0
-        for s in range(n_samples):
-            total += starts[s, c + 1] - starts[s, c]
-        cost[c] = total
-    cost[n_chunks] = cost[n_chunks + 1] = n_samples * (n_classes // 2 + 1)
-    order = np.argsort(-cost, kind="mergesort")  # stable: equal costs keep chunk order
-    for q in range(n_chunks + 2):
-        c = order[q]
-        tasks[q] = c if c < n_chunks else n_chunks - 1 - c  # -1, -2: the layer-2 halves
-
-
-@njit(cache=True, inline="always")
-def _prefetch_sample(data, idx, i_lists, i_offsets):
-    """Prefetch the pixel lists of batch entry ``i_lists`` and the offsets, label and chunk
-    starts of ``i_offsets``: a new batch's samples are scattered over the data set, and without
-    this each sample waited for two dependent trips to memory."""
-    offsets, pixels, values = data.offsets, data.pixels, data.values
-    N, n = offsets.shape[0] - 1, idx.shape[0]
-    if i_offsets < n:
-        s = idx[i_offsets] % N
-        prefetch(offsets, s)
-        prefetch(data.y, s)
-        prefetch(data.starts[s], 0)
-    if i_lists < n:
-        s = idx[i_lists] % N
-        for p in range(offsets[s], offsets[s + 1], 32):
-            prefetch(pixels, p)
-        for p in range(offsets[s], offsets[s + 1], 64):
-            prefetch(values, p)
-
-
-@njit(cache=True, inline="always")
-def _dW1_chunk(ch, chunk, pixels, values, table, bounds, dZ1p, lr, dW1p, W1):
-    """Rows ``ch * chunk ...`` of ``dW1 = X.T @ dZ1`` (samples added in order), then of
-    ``W1 -= lr * dW1``. The chunk's rows of dW1p stay in cache while the batch streams past; dW1p
-    and dZ1p are padded to whole vectors so the scatter needs no masked stores (a masked store
-    cannot forward to the next load of its row, which made this twice as slow)."""
-    d, h = W1.shape
-    k0, k1 = ch * chunk, min(d, ch * chunk + chunk)
-    for k in range(k0, k1):
-        for j in range(dW1p.shape[1]):
-            dW1p[k, j] = 0
-    for i in range(dZ1p.shape[0]):
-        if bounds[ch + 1, i] > bounds[ch, i]:
-            scatter_axpy(dW1p, pixels, values, table, bounds[ch, i], bounds[ch + 1, i], dZ1p[i])
-    for k in range(k0, k1):
-        for j in range(h):
-            W1[k, j] = W1[k, j] - lr * dW1p[k, j]

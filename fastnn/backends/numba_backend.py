@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections import namedtuple
 
 import numba
 import numpy as np
@@ -27,19 +26,18 @@ _numba_cache.install()  # before the kernels are decorated: it decides where the
 
 from . import _checks as checks  # noqa: E402
 from . import _numba_kernels as kernels  # noqa: E402
-from ._numba_kernels import StepConsts, StepData, StepParams, StepWork  # noqa: E402
+from . import _numba_step as step_kernels  # noqa: E402
+from ._numba_kernels import RowConsts  # noqa: E402
+from ._pixels import PixelData, prepare_pixels  # noqa: E402
 from .interface import (  # noqa: E402
     DTYPES,
     LOG_EPSILON,
-    PARAM_NAMES,
     Backend,
     ChunkedPredictor,
-    ComposedTrainStep,
     pixel_table,
 )
 
-__all__ = ["NumbaBackend", "FusedSGDStep", "CSRPredictor", "PixelData", "prepare_pixels",
-           "runtime_info"]
+__all__ = ["NumbaBackend", "CSRPredictor", "PixelData", "prepare_pixels", "runtime_info"]
 
 _ACT_CODES = {"relu": kernels.RELU, "sigmoid": kernels.SIGMOID, "identity": kernels.IDENTITY}
 
@@ -68,50 +66,16 @@ def _act_code(activation):
                          f"{', '.join(map(repr, _ACT_CODES))}") from None
 
 
-def _consts(dtype, n, lr=0.0):
-    """:class:`StepConsts` as scalars of ``dtype`` (see ``_numba_kernels``)."""
+def _consts(dtype, n):
+    """:class:`RowConsts` as scalars of ``dtype`` (see ``_numba_kernels``)."""
     t = np.dtype(dtype).type
-    return StepConsts(one=t(1.0), eps=t(LOG_EPSILON), n=t(n), lr=t(lr))
+    return RowConsts(one=t(1.0), eps=t(LOG_EPSILON), n=t(n))
 
 
 def _loss(total, dtype, n):
     """The reference's ``-np.sum(log terms) / n`` in ``dtype``, from the float64 sum."""
     t = np.dtype(dtype).type
     return float(-t(total) / t(n))
-
-
-class PixelData(namedtuple("PixelData", "offsets pixels values n_features")):
-    """A data set's non-zero pixels as CSR lists (read-only): sample ``i``'s pixel indices are
-    ``pixels[offsets[i]:offsets[i + 1]]`` and their uint8 values ``values[...]``."""
-
-    __slots__ = ()
-
-    @property
-    def n_samples(self):
-        return self.offsets.shape[0] - 1
-
-
-def prepare_pixels(x_u8):
-    """:class:`PixelData` of ``x_u8`` (uint8, (n_samples, n_features)): a snapshot, so later
-    edits of ``x_u8`` do not reach it (and it never outlives one run or one call)."""
-    n, d = x_u8.shape
-    counts = np.empty(n, np.int64)
-    kernels.count_nonzero_rows(x_u8, counts)
-    offsets = np.zeros(n + 1, np.int64)
-    np.cumsum(counts, out=offsets[1:])
-    pixels = np.empty(offsets[-1], np.int16 if d <= np.iinfo(np.int16).max else np.int32)
-    values = np.empty(offsets[-1], np.uint8)
-    kernels.fill_csr(x_u8, offsets, pixels, values)
-    for a in (offsets, pixels, values):
-        a.flags.writeable = False
-    return PixelData(offsets, pixels, values, d)
-
-
-def _chunk_starts(data, chunk):
-    """``starts[s, c]``: where chunk ``c`` of ``chunk`` pixel rows begins in sample s's list."""
-    starts = np.empty((data.n_samples, -(-data.n_features // chunk) + 1), data.pixels.dtype)
-    kernels.chunk_starts(data.offsets, data.pixels, chunk, starts)
-    return starts
 
 
 class _Launch:
@@ -229,7 +193,8 @@ class NumbaBackend(Backend):
         return CSRPredictor(self, prepare_pixels(checks.pixels(x_u8, "x_u8")))
 
     def make_train_step(self, x_u8, y, params, activation, optimizer, batch_size):
-        """A :class:`FusedSGDStep` for plain SGD, else the composed reference step.
+        """A :class:`~fastnn.backends._fused.FusedStep` for the optimizers it fuses (all of
+        :mod:`fastnn.optimizers`), else the composed reference step.
 
         Parameters
         ----------
@@ -239,11 +204,13 @@ class NumbaBackend(Backend):
         params : dict of ndarray
             ``W1`` (n_features, h), ``b1`` (h,), ``W2`` (h, c), ``b2`` (c,); updated in place.
         activation : {"relu", "sigmoid"}
-        optimizer : object with ``name`` and ``lr``; fused when ``name == "sgd"``.
+        optimizer : an optimizer of :mod:`fastnn.optimizers` (its state is the fused step's)
         batch_size : int
         """
-        if getattr(optimizer, "name", None) == "sgd":
-            return FusedSGDStep(self, x_u8, y, params, activation, optimizer, batch_size)
+        from ._fused import FUSED_OPTIMIZERS, FusedStep
+
+        if getattr(optimizer, "name", None) in FUSED_OPTIMIZERS:
+            return FusedStep(self, x_u8, y, params, activation, optimizer, batch_size)
         return super().make_train_step(x_u8, y, params, activation, optimizer, batch_size)
 
     @staticmethod
@@ -280,9 +247,9 @@ class CSRPredictor:
                 W1, b1, W2, b2, activation, out)
         (h, c), dt = W2.shape, W1.dtype
         with _Launch.guard:
-            kernels.predict_labels_csr(data.offsets, data.pixels, data.values, be._tables[dt],
-                                       W1, b1, W2, b2, _act_code(activation), out,
-                                       _per_thread(h, dt), _per_thread(c, dt), dt.type(1))
+            step_kernels.predict_labels_csr(
+                data.offsets, data.pixels, data.values, be._tables[dt], W1, b1, W2, b2,
+                _act_code(activation), out, _per_thread(h, dt), _per_thread(c, dt), dt.type(1))
         return out
 
     def _dense_pixels(self):
@@ -291,88 +258,3 @@ class CSRPredictor:
         rows = np.repeat(np.arange(data.n_samples), np.diff(data.offsets))
         x_u8[rows, data.pixels] = data.values
         return x_u8
-
-
-def _padded(n_hidden, dtype):
-    """``n_hidden`` rounded up to whole vectors of ``dtype`` (rows padded with zeros)."""
-    lanes = kernels.LANE_BYTES // np.dtype(dtype).itemsize
-    return -(-n_hidden // lanes) * lanes
-
-
-def _aligned_zeros(shape, dtype, align=64):
-    """Zeros whose first element sits on an ``align``-byte boundary (a cache line)."""
-    dtype = np.dtype(dtype)
-    size = int(np.prod(shape))
-    raw = np.zeros(size + align // dtype.itemsize, dtype)
-    start = (-raw.ctypes.data % align) // dtype.itemsize
-    return raw[start:start + size].reshape(shape)
-
-
-class FusedSGDStep:
-    """``step(idx) -> (loss, n_correct)``: gather, forward, loss, backward and ``p -= lr * g`` in
-    one compiled call, reading only the non-zero pixels of each sample.
-
-    ``idx`` : integer array of length ``batch_size`` with row numbers of ``x_u8``. The caller's
-    ``params`` arrays are updated in place; ``x_u8``, ``y`` and ``idx`` are only read. The
-    results are the same bits for any number of threads. ``optimizer.lr`` is read at each call.
-    """
-
-    def __init__(self, backend, x_u8, y, params, activation, optimizer, batch_size):
-        W1 = params["W1"]
-        d = checks.floats(W1, "params['W1']", (None, None)).shape[0]
-        NumbaBackend._check_network(*(params[name] for name in PARAM_NAMES), d)
-        for name in PARAM_NAMES:
-            if not params[name].flags.writeable:
-                raise ValueError(f"params[{name!r}] is updated in place and must be writable")
-        (d, h), c, dt = W1.shape, params["W2"].shape[1], W1.dtype
-        x_u8 = checks.pixels(x_u8, "x_u8", d)
-        y = np.array(checks.labels(y, "y", x_u8.shape[0]))  # a private copy: one compiled type
-        if y.size and (y.min() < 0 or y.max() >= c):
-            raise ValueError(f"y must hold {x_u8.shape[0]} labels in 0..{c - 1}")
-        self.backend, self.x_u8, self.y = backend, x_u8, y
-        self.params, self.optimizer, self.batch_size = params, optimizer, int(batch_size)
-        self.activation, self.act = activation, _act_code(activation)
-        hp = _padded(h, dt)
-        self.chunk = kernels.chunk_rows(hp * dt.itemsize, d)
-        pixels = prepare_pixels(x_u8)
-        starts = _chunk_starts(pixels, self.chunk)
-        self.data = StepData(offsets=pixels.offsets, pixels=pixels.pixels, values=pixels.values,
-                             table=backend._tables[dt], y=y, starts=starts)
-        n = self.batch_size
-        tasks = np.empty(starts.shape[1] + 1, np.int64)
-        kernels.gradient_tasks(starts, c, tasks)
-        threads = int(numba.config.NUMBA_NUM_THREADS)
-        self.work = StepWork(
-            Z1=_aligned_zeros((threads, h), dt), A1p=_aligned_zeros((n, hp), dt),
-            Z2=np.empty((n, c), dt), dZ2=np.empty((n, c), dt), dZ1p=_aligned_zeros((n, hp), dt),
-            W2Tp=_aligned_zeros((c, hp), dt), dW2T=_aligned_zeros((c, hp), dt),
-            bounds=np.empty((starts.shape[1], n), np.int64), terms=np.empty(n, np.float64),
-            hits=np.empty(n, np.int64), dW1p=_aligned_zeros((d, hp), dt),
-            db1=np.empty(h, dt), dW2=np.empty((h, c), dt), db2=np.empty(c, dt), tasks=tasks,
-            claims=_aligned_zeros(kernels.N_CLAIMS, np.int64))
-        self.idx = np.empty(self.batch_size, np.int64)
-        self.dtype = dt
-        self._reference = None
-
-    def __call__(self, idx):
-        idx = np.asarray(idx)
-        if idx.shape != (self.batch_size,) or idx.dtype.kind not in "iu":
-            raise ValueError(f"idx must be {self.batch_size} integers, got {idx.dtype} "
-                             f"of shape {idx.shape}")
-        self.idx[:] = idx  # our own int64 buffer: any idx dtype or flags, one compiled type
-        params = StepParams(**{name: self.params[name] for name in PARAM_NAMES})
-        consts = _consts(self.dtype, self.batch_size, self.optimizer.lr)
-        with _Launch.guard:
-            total, n_correct = kernels.fused_sgd_step(self.data, params, self.work, self.idx,
-                                                      consts, self.act, self.chunk,
-                                                      numba.get_num_threads())
-        if n_correct < 0:  # W1 is not finite: the reference's order, zeros included
-            return self._reference_step()(self.idx)
-        return _loss(total, self.dtype, self.batch_size), int(n_correct)
-
-    def _reference_step(self):
-        if self._reference is None:
-            self._reference = ComposedTrainStep(self.backend, self.x_u8, self.y, self.params,
-                                                self.activation, self.optimizer,
-                                                self.batch_size)
-        return self._reference

@@ -1,0 +1,132 @@
+"""FusedStep: the Numba backend's train step, one compiled call per iteration for every
+optimizer (the kernel is ``_numba_step.fused_step``; this is its bookkeeping).
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+from . import _checks as checks
+from . import _numba_kernels as kernels
+from . import _numba_step as step_kernels
+from ._numba_step import OptState, StepConsts, StepData, StepParams, StepWork
+from ._pixels import chunk_starts, gradient_tasks, prepare_pixels
+from .interface import LOG_EPSILON, PARAM_NAMES, ComposedTrainStep
+
+__all__ = ["FusedStep", "FUSED_OPTIMIZERS"]
+
+#: optimizer name -> the kernel's code.
+FUSED_OPTIMIZERS = {"sgd": step_kernels.SGD, "momentum": step_kernels.MOMENTUM,
+                    "adagrad": step_kernels.ADAGRAD, "rmsprop": step_kernels.RMSPROP,
+                    "adam": step_kernels.ADAM}
+
+
+def padded(n_hidden, dtype):
+    """``n_hidden`` rounded up to whole vectors of ``dtype`` (rows padded with zeros)."""
+    lanes = kernels.LANE_BYTES // np.dtype(dtype).itemsize
+    return -(-n_hidden // lanes) * lanes
+
+
+def aligned_zeros(shape, dtype, align=64):
+    """Zeros whose first element sits on an ``align``-byte boundary (a cache line)."""
+    dtype = np.dtype(dtype)
+    size = int(np.prod(shape))
+    raw = np.zeros(size + align // dtype.itemsize, dtype)
+    start = (-raw.ctypes.data % align) // dtype.itemsize
+    return raw[start:start + size].reshape(shape)
+
+
+class FusedStep:
+    """``step(idx) -> (loss, n_correct)``: gather, forward, loss, backward and the optimizer's
+    update in one compiled call, reading only the non-zero pixels of each sample.
+
+    ``idx``: integer array of length ``batch_size`` with row numbers of ``x_u8``. The caller's
+    ``params`` arrays are updated in place, and so is the optimizer's state (its own arrays, as
+    its ``update()`` would make them), so that a step it takes itself continues from here;
+    ``x_u8``, ``y`` and ``idx`` are only read. ``optimizer.lr`` is read at each call. The
+    results are the same bits for any number of threads. When W1 holds an infinity or a NaN,
+    the step takes the reference route (:class:`ComposedTrainStep`), where ``0 * inf`` counts.
+    """
+
+    def __init__(self, backend, x_u8, y, params, activation, optimizer, batch_size):
+        from .numba_backend import NumbaBackend, _act_code
+
+        W1 = params["W1"]
+        d = checks.floats(W1, "params['W1']", (None, None)).shape[0]
+        NumbaBackend._check_network(*(params[name] for name in PARAM_NAMES), d)
+        for name in PARAM_NAMES:
+            if not params[name].flags.writeable:
+                raise ValueError(f"params[{name!r}] is updated in place and must be writable")
+        (d, h), c, dt = W1.shape, params["W2"].shape[1], W1.dtype
+        x_u8 = checks.pixels(x_u8, "x_u8", d)
+        y = np.array(checks.labels(y, "y", x_u8.shape[0]))  # a private copy: one compiled type
+        if y.size and (y.min() < 0 or y.max() >= c):
+            raise ValueError(f"y must hold {x_u8.shape[0]} labels in 0..{c - 1}")
+        self.backend, self.x_u8, self.y = backend, x_u8, y
+        self.params, self.optimizer, self.batch_size = params, optimizer, int(batch_size)
+        self.activation, self.act = activation, _act_code(activation)
+        self.opt = FUSED_OPTIMIZERS[optimizer.name]
+        hp = padded(h, dt)
+        self.chunk = kernels.chunk_rows(hp * dt.itemsize, d)
+        pixels = prepare_pixels(x_u8)
+        starts = chunk_starts(pixels, self.chunk)
+        self.data = StepData(offsets=pixels.offsets, pixels=pixels.pixels, values=pixels.values,
+                             table=backend._tables[dt], y=y, starts=starts)
+        n = self.batch_size
+        threads = int(numba.config.NUMBA_NUM_THREADS)
+        self.work = StepWork(
+            Z1=aligned_zeros((threads, h), dt), A1p=aligned_zeros((n, hp), dt),
+            Z2=np.empty((n, c), dt), dZ2=np.empty((n, c), dt), dZ1p=aligned_zeros((n, hp), dt),
+            W2Tp=aligned_zeros((c, hp), dt), dW2T=aligned_zeros((c, hp), dt),
+            bounds=np.empty((starts.shape[1], n), np.int64), terms=np.empty(n, np.float64),
+            hits=np.empty(n, np.int64), dW1p=aligned_zeros((d, hp), dt),
+            db1=np.empty(h, dt), dW2=np.empty((h, c), dt), db2=np.empty(c, dt),
+            tasks=gradient_tasks(starts, c), claims=aligned_zeros(kernels.N_CLAIMS, np.int64))
+        self.idx = np.empty(self.batch_size, np.int64)
+        self.dtype = dt
+        self._reference = None
+
+    def _state(self):
+        """The optimizer's own state arrays (made now if need be) as an :class:`OptState`."""
+        first, second = self.optimizer.state(self.params)
+        empty = {name: np.empty((0,) * p.ndim, self.dtype) for name, p in self.params.items()}
+        first, second = first or empty, second or empty
+        return OptState(**{f"{name}_1": first[name] for name in PARAM_NAMES},
+                        **{f"{name}_2": second[name] for name in PARAM_NAMES})
+
+    def _consts(self):
+        """:class:`StepConsts` of this call (the rate may change between calls)."""
+        t, o = self.dtype.type, self.optimizer
+        decay = getattr(o, "decay_rate", 0.0)
+        return StepConsts(
+            one=t(1.0), eps=t(LOG_EPSILON), n=t(self.batch_size), lr=t(o.lr),
+            mu=t(getattr(o, "momentum", 0.0)), decay=t(decay), one_minus_decay=t(1 - decay),
+            c1=t(1 - getattr(o, "beta1", 0.0)), c2=t(1 - getattr(o, "beta2", 0.0)),
+            opt_eps=t(getattr(o, "eps", 0.0)),
+            lr_t=np.float64(o.next_lr() if self.opt == step_kernels.ADAM else 0.0))
+
+    def __call__(self, idx):
+        from .numba_backend import _Launch, _loss
+
+        idx = np.asarray(idx)
+        if idx.shape != (self.batch_size,) or idx.dtype.kind not in "iu":
+            raise ValueError(f"idx must be {self.batch_size} integers, got {idx.dtype} "
+                             f"of shape {idx.shape}")
+        self.idx[:] = idx  # our own int64 buffer: any idx dtype or flags, one compiled type
+        if not kernels.all_finite(self.params["W1"]):  # 0 * inf must count: the reference
+            return self._reference_step()(self.idx)
+        params = StepParams(**{name: self.params[name] for name in PARAM_NAMES})
+        state, consts = self._state(), self._consts()
+        with _Launch.guard:
+            total, n_correct = step_kernels.fused_step(
+                self.data, params, state, self.work, self.idx, consts, self.act, self.opt,
+                self.chunk, numba.get_num_threads())
+        return _loss(total, self.dtype, self.batch_size), int(n_correct)
+
+    def _reference_step(self):
+        if self._reference is None:
+            self._reference = ComposedTrainStep(self.backend, self.x_u8, self.y, self.params,
+                                                self.activation, self.optimizer,
+                                                self.batch_size)
+        return self._reference

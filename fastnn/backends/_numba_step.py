@@ -1,0 +1,255 @@
+"""The fused train step and the predictions over a prepared data set (imported by
+``numba_backend`` only; the conventions are those of ``_numba_kernels``).
+
+One call of :func:`fused_step` does a whole iteration: gather the batch's non-zero pixels,
+forward, softmax cross-entropy, backward, and the optimizer's update, reading only the non-zero
+pixels of each sample and never writing the first layer's gradient anywhere but a cache-sized
+chunk. Every optimizer of :mod:`fastnn.optimizers` is fused, each with the reference's rounding
+order (no contractions, the same dtype promotions: NumPy computes float32 Adam's step in
+float64, and so does this).
+
+Threads claim work from atomic counters: blocks of samples in the first phase, then the
+gradient tasks (chunks of W1's rows, updated as soon as their gradient is summed; the halves of
+layer 2). Each task writes only its own outputs and sums samples in their order, so the bits
+do not depend on the number of threads. The work of each phase is a separate function called
+from a minimal parallel loop: lowering a parallel loop compiles the loop's body again, and a
+body of one call is cheap to compile twice.
+"""
+
+from __future__ import annotations
+
+from collections import namedtuple
+
+import numpy as np
+from numba import get_thread_id, njit, prange
+
+from ._llvm_simd import fetch_add, gather_axpy, prefetch, scatter_axpy
+from ._numba_kernels import (
+    IDENTITY,
+    SAMPLE_CLAIMS,
+    SAMPLES_PER_CLAIM,
+    TASK_CLAIMS,
+    _act_grad,
+    _argmax,
+    _bias_act,
+    _check_index,
+    _layer2_grads,
+    _prange_only,
+    _softmax_ce_row,
+)
+
+#: Optimizer codes (the kernel's ``opt`` argument).
+SGD, MOMENTUM, ADAGRAD, RMSPROP, ADAM = range(5)
+
+# The fused step's arguments, named on both sides of the call (Numba compiles attribute access
+# of a namedtuple to the same code as a slot index).
+#: The data set as CSR lists of non-zero pixels: ``offsets`` (N + 1,), ``pixels`` (nnz,) int16 or
+#: int32, ``values`` (nnz,) uint8, ``table`` (256,) the pixel scale, ``y`` (N,) int64 labels,
+#: ``starts`` (N, n_chunks + 1) where each chunk of pixel rows begins in a sample's list.
+StepData = namedtuple("StepData", "offsets pixels values table y starts")
+#: The parameters, updated in place.
+StepParams = namedtuple("StepParams", "W1 b1 W2 b2")
+#: The optimizer's state per parameter, shaped like it: ``*_1`` the first (momentum's velocity,
+#: AdaGrad's and RMSprop's ``h``, Adam's ``m``), ``*_2`` the second (Adam's ``v``); an array the
+#: optimizer does not use is empty and never read.
+OptState = namedtuple("OptState", "W1_1 W1_2 b1_1 b1_2 W2_1 W2_2 b2_1 b2_2")
+#: Scratch of one step (``*p``: rows zero-padded to whole vectors): ``Z1`` (threads, h) a row per
+#: thread, ``A1p`` ``dZ1p`` (n, hp), ``Z2`` ``dZ2`` (n, c), ``W2Tp`` ``dW2T`` (c, hp), ``bounds``
+#: (n_chunks + 1, n) each sample's chunk starts, ``terms`` (n,) float64 log terms, ``hits`` (n,),
+#: ``dW1p`` (d, hp), ``db1`` (h,), ``dW2`` (h, c), ``db2`` (c,), ``tasks`` (the gradient work items,
+#: the costliest first: chunk numbers, and -1 / -2 for the halves of ``_layer2_grads``) and
+#: ``claims`` (the counters threads claim work from).
+StepWork = namedtuple("StepWork", "Z1 A1p Z2 dZ2 dZ1p W2Tp dW2T bounds terms hits dW1p db1 dW2 "
+                                  "db2 tasks claims")
+#: Scalars in the working dtype: 1, the log epsilon, the batch size as a divisor, the rate; the
+#: optimizer's coefficients (momentum ``mu``; RMSprop's ``decay`` and ``1 - decay``; Adam's
+#: ``1 - beta1``, ``1 - beta2``; the optimizers' ``1e-7``); Adam's bias-corrected rate ``lr_t``
+#: is a float64 in every dtype, as NumPy computes it.
+StepConsts = namedtuple("StepConsts", "one eps n lr mu decay one_minus_decay c1 c2 opt_eps lr_t")
+
+
+# --- the optimizers' rules, element by element ---------------------------------------------------
+
+@njit(cache=True, inline="always")
+def _update(opt, p, g, s1, s2, c):
+    """One optimizer step on the 1-d spans ``p`` (in place) with gradient ``g`` and state
+    ``s1``/``s2``, as ``fastnn.optimizers`` computes it term for term."""
+    n = p.shape[0]
+    if opt == SGD:
+        for j in range(n):
+            p[j] = p[j] - c.lr * g[j]
+    elif opt == MOMENTUM:
+        for j in range(n):
+            v = c.mu * s1[j] - c.lr * g[j]
+            s1[j] = v
+            p[j] = p[j] + v
+    elif opt == ADAGRAD:
+        for j in range(n):
+            h = s1[j] + g[j] * g[j]
+            s1[j] = h
+            p[j] = p[j] - c.lr * g[j] / (np.sqrt(h) + c.opt_eps)
+    elif opt == RMSPROP:
+        for j in range(n):
+            h = s1[j] * c.decay
+            h = h + c.one_minus_decay * g[j] * g[j]
+            s1[j] = h
+            p[j] = p[j] - c.lr * g[j] / (np.sqrt(h) + c.opt_eps)
+    else:  # ADAM: the step in float64 whatever the dtype (np.float64 * float32 is float64)
+        for j in range(n):
+            m = s1[j] + c.c1 * (g[j] - s1[j])
+            v = s2[j] + c.c2 * (g[j] * g[j] - s2[j])
+            s1[j] = m
+            s2[j] = v
+            p[j] = np.float64(p[j]) - c.lr_t * np.float64(m) / np.float64(np.sqrt(v) + c.opt_eps)
+
+
+@njit(cache=True, inline="always")
+def _update_rows(opt, P, G, S1, S2, k0, k1, h, c):
+    """:func:`_update` on rows ``k0 .. k1 - 1`` of ``P`` (their first ``h`` values of ``G``)."""
+    uses1, uses2 = opt != SGD, opt == ADAM
+    for k in range(k0, k1):
+        _update(opt, P[k], G[k, :h], S1[k] if uses1 else S1.reshape(-1)[:0],
+                S2[k] if uses2 else S2.reshape(-1)[:0], c)
+
+
+# --- the fused step ------------------------------------------------------------------------------
+
+@njit(parallel=_prange_only(), cache=True)
+def fused_step(data, params, state, work, idx, consts, act, opt, chunk, n_threads):
+    """One iteration on the mini-batch ``idx``; returns ``(sum of log terms, n_correct)``.
+    Exact only for a finite W1 (skipping zero pixels drops ``0 * inf = nan``): the caller checks.
+
+    ``data`` (:class:`StepData`), ``params`` (:class:`StepParams`, updated in place; W1's rows
+    are read as they are, the last vector of each masked), ``state`` (:class:`OptState`),
+    ``work`` (:class:`StepWork`), ``consts`` (:class:`StepConsts`); ``opt`` an optimizer code;
+    ``n_threads`` = ``numba.get_num_threads()`` (calling it in here would keep the kernel out of
+    the cache).
+    """
+    W1, b1, W2, b2 = params.W1, params.b1, params.W2, params.b2
+    N, n = data.offsets.shape[0] - 1, idx.shape[0]
+    h = W1.shape[1]
+    _check_index(idx, N, "idx out of range")
+    for j in range(h):
+        for c in range(W2.shape[1]):
+            work.W2Tp[c, j] = W2[j, c]
+    work.claims[SAMPLE_CLAIMS] = 0
+    work.claims[TASK_CLAIMS] = 0
+    # 1. per sample: forward, loss, dZ2, dZ1; and where its pixel chunks start (for step 2)
+    for _ in prange(n_threads):
+        _sample_worker(data, params, work, idx, consts, act)
+    # 2. dW1 = X.T @ dZ1 by chunks of W1's rows, each updated at once, and layer 2's grads
+    for _ in prange(n_threads):
+        _gradient_worker(data, params, state, work, consts, opt, chunk)
+    _update(opt, b1, work.db1, state.b1_1, state.b1_2, consts)
+    _update(opt, W2.reshape(-1), work.dW2.reshape(-1), state.W2_1.reshape(-1),
+            state.W2_2.reshape(-1), consts)
+    _update(opt, b2, work.db2, state.b2_1, state.b2_2, consts)
+    total, n_correct = 0.0, 0
+    for i in range(n):
+        total += work.terms[i]
+        n_correct += work.hits[i]
+    return total, n_correct
+
+
+@njit(cache=True, nogil=True)
+def _sample_worker(data, params, work, idx, consts, act):
+    """One thread's share of the first phase: it claims blocks of samples and does their
+    forward pass, loss, ``dZ2`` and ``dZ1``, and notes where their pixel chunks start."""
+    offsets, pixels, values, table = data.offsets, data.pixels, data.values, data.table
+    y, starts = data.y, data.starts
+    W1, b1, W2, b2 = params.W1, params.b1, params.W2, params.b2
+    A1p, Z2, dZ2, dZ1p, W2Tp = work.A1p, work.Z2, work.dZ2, work.dZ1p, work.W2Tp
+    bounds, terms, hits, claims = work.bounds, work.terms, work.hits, work.claims
+    one = consts.one
+    N, n = offsets.shape[0] - 1, idx.shape[0]
+    h = W1.shape[1]
+    n_blocks = -(-n // SAMPLES_PER_CLAIM)
+    z1 = work.Z1[get_thread_id()]  # a row per thread: Z1 is not needed after its sample
+    block = fetch_add(claims, SAMPLE_CLAIMS, 1)
+    while block < n_blocks:
+        for i in range(block * SAMPLES_PER_CLAIM, min(n, (block + 1) * SAMPLES_PER_CLAIM)):
+            _prefetch_sample(data, idx, i + 2, i + 4)
+            s = idx[i] + N if idx[i] < 0 else idx[i]
+            gather_axpy(z1, W1, pixels, values, table, offsets[s], offsets[s + 1], False)
+            _bias_act(z1, b1, act, A1p[i], one)
+            gather_axpy(Z2[i], W2, None, A1p[i], None, 0, h, False)
+            _bias_act(Z2[i], b2, IDENTITY, Z2[i], one)
+            terms[i], hits[i] = _softmax_ce_row(Z2[i], y[s], consts, dZ2[i])
+            gather_axpy(dZ1p[i], W2Tp, None, dZ2[i], None, 0, W2Tp.shape[0], False)
+            _act_grad(dZ1p[i], z1, A1p[i], act, one, h)
+            for c in range(bounds.shape[0]):
+                bounds[c, i] = offsets[s] + starts[s, c]
+        block = fetch_add(claims, SAMPLE_CLAIMS, 1)
+
+
+@njit(cache=True, nogil=True)
+def _gradient_worker(data, params, state, work, consts, opt, chunk):
+    """One thread's share of the second phase: it claims gradient tasks (chunks of W1's rows,
+    updated once their gradient is summed; the halves of layer 2) until none is left."""
+    tasks, claims, h = work.tasks, work.claims, params.W1.shape[1]
+    q = fetch_add(claims, TASK_CLAIMS, 1)
+    while q < tasks.shape[0]:
+        if tasks[q] < 0:
+            _layer2_grads(tasks[q], work.A1p, work.dZ2, work.dZ1p[:, :h], work.dW2T, work.dW2,
+                          work.db2, work.db1)
+        else:
+            k0 = tasks[q] * chunk
+            k1 = min(params.W1.shape[0], k0 + chunk)
+            _dW1_chunk(k0, k1, tasks[q], data, work)
+            _update_rows(opt, params.W1, work.dW1p, state.W1_1, state.W1_2, k0, k1, h, consts)
+        q = fetch_add(claims, TASK_CLAIMS, 1)
+
+
+@njit(cache=True, inline="always")
+def _prefetch_sample(data, idx, i_lists, i_offsets):
+    """Prefetch the pixel lists of batch entry ``i_lists`` and the offsets, label and chunk
+    starts of ``i_offsets``: a new batch's samples are scattered over the data set, and without
+    this each sample waited for two dependent trips to memory."""
+    offsets, pixels, values = data.offsets, data.pixels, data.values
+    N, n = offsets.shape[0] - 1, idx.shape[0]
+    if i_offsets < n:
+        s = idx[i_offsets] % N
+        prefetch(offsets, s)
+        prefetch(data.y, s)
+        prefetch(data.starts[s], 0)
+    if i_lists < n:
+        s = idx[i_lists] % N
+        for p in range(offsets[s], offsets[s + 1], 32):
+            prefetch(pixels, p)
+        for p in range(offsets[s], offsets[s + 1], 64):
+            prefetch(values, p)
+
+
+@njit(cache=True, inline="always")
+def _dW1_chunk(k0, k1, ch, data, work):
+    """Rows ``k0 .. k1 - 1`` (chunk ``ch``) of ``dW1 = X.T @ dZ1``, samples added in order. The
+    chunk's rows of dW1p stay in cache while the batch streams past; dW1p and dZ1p are padded
+    to whole vectors so the scatter needs no masked stores (a masked store cannot forward to
+    the next load of its row, which made this twice as slow)."""
+    dW1p, dZ1p, bounds = work.dW1p, work.dZ1p, work.bounds
+    for k in range(k0, k1):
+        for j in range(dW1p.shape[1]):
+            dW1p[k, j] = 0
+    for i in range(dZ1p.shape[0]):
+        if bounds[ch + 1, i] > bounds[ch, i]:
+            scatter_axpy(dW1p, data.pixels, data.values, data.table, bounds[ch, i],
+                         bounds[ch + 1, i], dZ1p[i])
+
+
+# --- predictions over a prepared data set --------------------------------------------------------
+
+@njit(parallel=_prange_only(), cache=True)
+def predict_labels_csr(offsets, pixels, values, table, W1, b1, W2, b2, act, out, hidden_buf,
+                       logits_buf, one):
+    """``out[i] = argmax(act(x_i @ W1 + b1) @ W2 + b2)`` for a data set held as CSR lists of its
+    non-zero pixels, scaled by ``table``: no float copy of the pixels is made. Exact only for a
+    finite W1 (the caller checks). ``hidden_buf`` and ``logits_buf`` hold a row per thread."""
+    h = b1.shape[0]
+    for i in prange(out.shape[0]):
+        t = get_thread_id()
+        z1, z2 = hidden_buf[t], logits_buf[t]
+        gather_axpy(z1, W1, pixels, values, table, offsets[i], offsets[i + 1], False)
+        _bias_act(z1, b1, act, z1, one)
+        gather_axpy(z2, W2, None, z1, None, 0, h, False)
+        _bias_act(z2, b2, IDENTITY, z2, one)
+        out[i] = _argmax(z2)
