@@ -7,7 +7,17 @@ import os
 import sys
 import warnings
 
-__all__ = ["limit_threads", "usable_cores"]
+__all__ = ["limit_threads", "usable_cores", "start_numba_pool", "pool_note"]
+
+#: The spin count for Numba's OpenMP threads (libgomp's ``GOMP_SPINCOUNT``): threads that find
+#: no work spin this many rounds (microseconds), then sleep. libgomp's default spins for about a
+#: millisecond, which on a machine where another program keeps a core busy makes each parallel
+#: phase wait for a parked thread while its partner burns the time slice: the fused step was
+#: six times slower than with one thread. A short spin costs nothing measurable on a quiet
+#: machine (bench/REPORT.md measures both).
+SPIN_COUNT = "1000"
+_POLICY_VARIABLES = ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")
+_pool_note = None
 
 
 def usable_cores() -> int:
@@ -15,6 +25,50 @@ def usable_cores() -> int:
     if hasattr(os, "sched_getaffinity"):
         return max(1, len(os.sched_getaffinity(0)))
     return max(1, os.cpu_count() or 1)
+
+
+def start_numba_pool():
+    """Start Numba's thread pool, with a short spin before idle threads sleep.
+
+    Unless the user set ``OMP_WAIT_POLICY`` or ``GOMP_SPINCOUNT`` (then theirs rules), the
+    pool starts with ``GOMP_SPINCOUNT`` = :data:`SPIN_COUNT`; the variable is removed again at
+    once, so no child process inherits it. ``fastnn info`` says what was done (:func:`pool_note`).
+    Numba starts OpenMP when its pool starts; if OpenMP was loaded before (by another
+    library), nothing can change it any more, and the note says so.
+    """
+    global _pool_note
+    import numba
+
+    if _pool_note is not None:
+        return
+    chosen = [f"{var}={os.environ[var]}" for var in _POLICY_VARIABLES if var in os.environ]
+    loaded = _openmp_loaded()
+    if chosen:
+        _pool_note = f"{', '.join(chosen)} (set by the user)"
+    elif loaded:
+        _pool_note = "OpenMP was started before fastnn, with its own spin count"
+    else:
+        os.environ["GOMP_SPINCOUNT"] = SPIN_COUNT
+        try:
+            numba.get_num_threads()
+        finally:
+            del os.environ["GOMP_SPINCOUNT"]
+        _pool_note = (f"GOMP_SPINCOUNT={SPIN_COUNT} for Numba's OpenMP pool only (set by fastnn "
+                      "while it started the pool, then removed)")
+    numba.get_num_threads()
+
+
+def pool_note():
+    """How Numba's thread pool waits, in words (None before :func:`start_numba_pool`)."""
+    return _pool_note
+
+
+def _openmp_loaded():
+    try:
+        with open("/proc/self/maps") as fh:
+            return any("libgomp" in line or "libiomp" in line for line in fh)
+    except OSError:
+        return False
 
 
 @contextlib.contextmanager
@@ -54,6 +108,7 @@ def limit_threads(n_threads, *, numba=None, torch=False):
         if numba or (numba is None and "numba" in sys.modules):
             import numba as nb
 
+            start_numba_pool()
             before = nb.get_num_threads()
             try:
                 nb.set_num_threads(n_threads)

@@ -86,10 +86,13 @@ def check_positive_float(value, name):
     return as_float
 
 
-def as_features(x, n_features, dtype, name="x"):
-    """``x`` as a C-contiguous 2-D array of ``dtype`` with ``n_features`` columns, all finite.
+def as_features(x, n_features, dtype, name="x", *, kernels_check=False):
+    """``x`` as a C-contiguous 2-D float array with ``n_features`` columns, all finite.
 
-    A 1-D ``x`` of length ``n_features`` is one sample. Returns ``(X, was_1d)``.
+    A 1-D ``x`` of length ``n_features`` is one sample. The array is converted to ``dtype``,
+    except with ``kernels_check`` (a backend whose kernels refuse non-finite values and take a
+    float32 ``x`` for a float64 network, converting each value exactly): a float array that
+    converts exactly is then passed as it is, and left unscanned. Returns ``(X, was_1d)``.
     """
     try:
         X = np.asarray(x)
@@ -106,6 +109,11 @@ def as_features(x, n_features, dtype, name="x"):
                          f"({n_features},), got shape {np.shape(x)}")
     if X.shape[0] == 0:
         raise ValueError(f"{name} has no samples (shape {np.shape(x)})")
+    dtype = np.dtype(dtype)
+    exact = (X.dtype.kind == "f" and X.dtype.isnative and X.dtype.name in DTYPES
+             and X.dtype.itemsize <= dtype.itemsize)
+    if kernels_check and exact:
+        return np.ascontiguousarray(X), was_1d
     if X.dtype.kind in "fc" and not np.isfinite(X).all():
         raise ValueError(f"{name} contains NaN or infinite values (first at row "
                          f"{int(np.flatnonzero(~np.isfinite(X).all(axis=1))[0])})")
@@ -114,7 +122,7 @@ def as_features(x, n_features, dtype, name="x"):
     if not np.isfinite(converted).all():
         row = int(np.flatnonzero(~np.isfinite(converted).all(axis=1))[0])
         biggest = float(np.max(np.abs(X[row])))
-        raise ValueError(f"{name} holds values too large for {np.dtype(dtype).name} (such as "
+        raise ValueError(f"{name} holds values too large for {dtype.name} (such as "
                          f"{biggest:.3g} in row {row}; the largest is "
                          f"{float(np.finfo(dtype).max):.3g})")
     return converted, was_1d

@@ -101,8 +101,9 @@ class TrainConfig:
         "of the free running accuracy of the mini-batches since the previous one",
         flag="--full-train-eval", check=check_bool)
     threads: int | None = _param(
-        None, "threads for Numba and BLAS (default: all cores); results are the same bits "
-        "for any number", flag="--threads", metavar="N", check=_optional_positive_int,
+        None, "threads for Numba and BLAS (default: all cores, or one while the machine is "
+        "too busy for two to help: the step measures which); results are the same bits for "
+        "any number", flag="--threads", metavar="N", check=_optional_positive_int,
         parse=int)
 
     def __post_init__(self):

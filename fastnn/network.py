@@ -15,7 +15,7 @@ from ._validation import (
     check_positive_int,
     frozen,
 )
-from .backends.interface import PARAM_NAMES
+from .backends.interface import PARAM_NAMES, NonFiniteInputError
 from .functions import numerical_gradient, softmax
 from .model_file import TRAINING_KEYS, read_model, write_model
 
@@ -105,8 +105,7 @@ class TwoLayerNet:
         ndarray of shape (n_samples, output_size) (or (output_size,) for a 1-D ``x``)
         """
         X, was_1d = self._features(x)
-        Z2 = self._forward(X)[2]
-        y = softmax(Z2)
+        y = softmax(self._logits(X))
         return y[0] if was_1d else y
 
     def loss(self, x, t):
@@ -123,7 +122,7 @@ class TwoLayerNet:
         """
         X, _ = self._features(x)
         labels = self._labels(t, X.shape[0])
-        Z2 = self._forward(X)[2]
+        Z2 = self._logits(X)
         return self.backend.softmax_cross_entropy(Z2, labels, np.empty_like(Z2))
 
     def accuracy(self, x, t):
@@ -188,12 +187,9 @@ class TwoLayerNet:
         X, _ = self._features(x)
         labels = self._labels(t, X.shape[0])
         W1, b1, W2, b2 = self._checked_params()
-        Z1, A1, Z2 = self._forward(X)
-        dZ2 = np.empty_like(Z2)
-        self.backend.softmax_cross_entropy(Z2, labels, dZ2)
         grads = {key: np.empty_like(p) for key, p in zip(PARAM_NAMES, (W1, b1, W2, b2))}
-        self.backend.two_layer_backward(X, Z1, A1, W2, dZ2, self.activation, np.empty_like(Z1),
-                                        grads["W1"], grads["b1"], grads["W2"], grads["b2"])
+        self._kernel(self.backend.loss_gradient, X, labels, W1, b1, W2, b2, self.activation,
+                     grads["W1"], grads["b1"], grads["W2"], grads["b2"])
         return grads
 
     # -- saving -------------------------------------------------------------------------------
@@ -259,7 +255,7 @@ class TwoLayerNet:
 
     # -- what train() needs -------------------------------------------------------------------
 
-    def train_step(self, x_u8, y, optimizer, batch_size):
+    def train_step(self, x_u8, y, optimizer, batch_size, adaptive_threads=False):
         """Return ``step(idx) -> (loss, n_correct)``: one training iteration on this network.
 
         Parameters
@@ -272,12 +268,16 @@ class TwoLayerNet:
         batch_size : int
             Length of the ``idx`` (row numbers of ``x_u8``) that each call takes.
 
+        adaptive_threads : bool, default False
+            Let the step choose one thread or all of them, whichever its timings show faster
+            (the results are the same bits either way).
+
         The step updates :attr:`params` in place; ``loss`` and ``n_correct`` come from the
         forward pass that gave the gradient.
         """
         self._checked_params()
         return self.backend.make_train_step(x_u8, y, self.params, self.activation, optimizer,
-                                            batch_size)
+                                            batch_size, adaptive_threads=adaptive_threads)
 
     def accuracy_u8(self, x_u8, labels):
         """Accuracy on uint8 pixels, scaled by 1/255 as training scales them.
@@ -334,7 +334,8 @@ class TwoLayerNet:
     # -- internals ----------------------------------------------------------------------------
 
     def _features(self, x):
-        return as_features(x, self.input_size, self.dtype)
+        return as_features(x, self.input_size, self.dtype,
+                           kernels_check=self.backend.checks_inputs)
 
     def _labels(self, t, n_samples):
         return as_labels(t, n_samples=n_samples, n_classes=self.output_size)
@@ -352,20 +353,24 @@ class TwoLayerNet:
             out.append(np.ascontiguousarray(p, dtype=self.dtype))
         return out
 
-    def _forward(self, X):
+    def _logits(self, X):
         W1, b1, W2, b2 = self._checked_params()
-        n = X.shape[0]
-        Z1 = np.empty((n, self.hidden_size), self.dtype)
-        A1 = np.empty_like(Z1)
-        Z2 = np.empty((n, self.output_size), self.dtype)
-        self.backend.dense_forward(X, W1, b1, self.activation, Z1, A1)
-        self.backend.dense_forward(A1, W2, b2, "identity", Z2, Z2)
-        return Z1, A1, Z2
+        out = np.empty((X.shape[0], self.output_size), self.dtype)
+        return self._kernel(self.backend.logits, X, W1, b1, W2, b2, self.activation, out)
 
     def _predict_labels(self, X):
         W1, b1, W2, b2 = self._checked_params()
         out = np.empty(X.shape[0], np.int64)
-        return self.backend.predict_labels(X, W1, b1, W2, b2, self.activation, out)
+        return self._kernel(self.backend.predict_labels, X, W1, b1, W2, b2, self.activation,
+                            out)
+
+    @staticmethod
+    def _kernel(kernel, *args):
+        """``kernel(*args)``, its refusal of a non-finite ``X`` said as the input's check does."""
+        try:
+            return kernel(*args)
+        except NonFiniteInputError as exc:
+            raise ValueError(str(exc).replace("X contains", "x contains", 1)) from None
 
 
 def _normal_sampler(seed):

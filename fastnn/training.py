@@ -228,7 +228,8 @@ def train(config=None, /, *, progress=False, callback=None, data=None, **params)
 
     i, stop_reason = 0, "completed"
     with limit_threads(config.threads), _StopOnInterrupt() as interrupt:
-        step = network.train_step(x_train, y_train, optimizer, config.batch_size)
+        step = network.train_step(x_train, y_train, optimizer, config.batch_size,
+                                  adaptive_threads=config.threads is None)
         train_accuracy = network.evaluator(x_train, y_train, "x_train")
         test_accuracy = network.evaluator(x_test, y_test, "x_test")
         start = time.perf_counter()

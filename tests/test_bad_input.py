@@ -133,7 +133,7 @@ def test_network_methods_refuse_what_is_not_a_batch(net, call):
     for bad, exc, message in ((x[:, :10], ValueError, "shape \\(n_samples, 784\\)"),
                               ("pixels", TypeError, "array of numbers"),
                               (None, TypeError, "array of numbers"),
-                              (np.full((2, 784), np.nan), ValueError, "NaN or infinite")):
+                              (np.full((4, 784), np.nan), ValueError, "NaN or infinite")):
         with pytest.raises(exc, match=message):
             run(bad)
     if call not in ("predict", "predict_labels"):

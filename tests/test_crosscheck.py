@@ -11,7 +11,7 @@ from fastnn.backends import crosscheck
 from fastnn.backends.numpy_backend import NumpyBackend
 
 KERNELS = {"gather_scaled", "dense_forward", "softmax_cross_entropy", "two_layer_backward",
-           "predict_labels", "predict_labels_u8", "train_step"}
+           "predict_labels", "predict_labels_u8", "logits", "loss_gradient", "train_step"}
 OUTPUTS = {
     "gather_scaled": {"out"},
     "dense_forward": {"Z", "A", "returns A"},
@@ -19,6 +19,8 @@ OUTPUTS = {
     "two_layer_backward": {"dZ1", "dW1", "db1", "dW2", "db2"},
     "predict_labels": {"labels"},
     "predict_labels_u8": {"labels"},
+    "logits": {"logits"},
+    "loss_gradient": {"loss", "dW1", "db1", "dW2", "db2"},
     "train_step": {"loss", "n_correct", "W1", "b1", "W2", "b2"},
 }
 

@@ -4,17 +4,22 @@ optimizer (the kernel is ``_numba_step.fused_step``; this is its bookkeeping).
 
 from __future__ import annotations
 
+import threading
+import time
+from collections import namedtuple
+
 import numba
 import numpy as np
 
 from . import _checks as checks
 from . import _numba_kernels as kernels
 from . import _numba_step as step_kernels
+from ._adaptive import ThreadChooser
 from ._numba_step import OptState, StepConsts, StepData, StepParams, StepWork
 from ._pixels import chunk_starts, gradient_tasks, prepare_pixels
 from .interface import LOG_EPSILON, PARAM_NAMES, ComposedTrainStep
 
-__all__ = ["FusedStep", "FUSED_OPTIMIZERS"]
+__all__ = ["FusedStep", "FUSED_OPTIMIZERS", "FloatBatch", "float_batch"]
 
 #: optimizer name -> the kernel's code.
 FUSED_OPTIMIZERS = {"sgd": step_kernels.SGD, "momentum": step_kernels.MOMENTUM,
@@ -45,11 +50,14 @@ class FusedStep:
     ``params`` arrays are updated in place, and so is the optimizer's state (its own arrays, as
     its ``update()`` would make them), so that a step it takes itself continues from here;
     ``x_u8``, ``y`` and ``idx`` are only read. ``optimizer.lr`` is read at each call. The
-    results are the same bits for any number of threads. When W1 holds an infinity or a NaN,
-    the step takes the reference route (:class:`ComposedTrainStep`), where ``0 * inf`` counts.
+    results are the same bits for any number of threads, so with ``adaptive_threads`` the
+    step picks, from its own timings, one thread or all of them (a busy machine makes two
+    threads slower than one; :class:`ThreadChooser`). When W1 holds an infinity or a NaN, the
+    step takes the reference route (:class:`ComposedTrainStep`), where ``0 * inf`` counts.
     """
 
-    def __init__(self, backend, x_u8, y, params, activation, optimizer, batch_size):
+    def __init__(self, backend, x_u8, y, params, activation, optimizer, batch_size,
+                 adaptive_threads=False):
         from .numba_backend import NumbaBackend, _act_code
 
         W1 = params["W1"]
@@ -82,10 +90,12 @@ class FusedStep:
             bounds=np.empty((starts.shape[1], n), np.int64), terms=np.empty(n, np.float64),
             hits=np.empty(n, np.int64), dW1p=aligned_zeros((d, hp), dt),
             db1=np.empty(h, dt), dW2=np.empty((h, c), dt), db2=np.empty(c, dt),
-            tasks=gradient_tasks(starts, c), claims=aligned_zeros(kernels.N_CLAIMS, np.int64))
+            tasks=gradient_tasks(starts, c), claims=aligned_zeros(kernels.N_CLAIMS, np.int64),
+            dW1_out=np.empty((0, h), dt))
         self.idx = np.empty(self.batch_size, np.int64)
         self.dtype = dt
         self._reference = None
+        self.threads = ThreadChooser(numba.get_num_threads()) if adaptive_threads else None
 
     def _state(self):
         """The optimizer's own state arrays (made now if need be) as an :class:`OptState`."""
@@ -118,10 +128,20 @@ class FusedStep:
             return self._reference_step()(self.idx)
         params = StepParams(**{name: self.params[name] for name in PARAM_NAMES})
         state, consts = self._state(), self._consts()
-        with _Launch.guard:
-            total, n_correct = step_kernels.fused_step(
-                self.data, params, state, self.work, self.idx, consts, self.act, self.opt,
-                self.chunk, numba.get_num_threads())
+        chooser = self.threads
+        before = numba.get_num_threads()
+        n_threads = before if chooser is None else min(chooser.threads(), before)
+        start = time.perf_counter()
+        try:
+            numba.set_num_threads(n_threads)  # this thread's setting only
+            with _Launch.guard:
+                total, n_correct = step_kernels.fused_step(
+                    self.data, params, state, self.work, self.idx, consts, self.act,
+                    self.opt, self.chunk, n_threads)
+        finally:
+            numba.set_num_threads(before)
+        if chooser is not None:
+            chooser.record(n_threads, time.perf_counter() - start)
         return _loss(total, self.dtype, self.batch_size), int(n_correct)
 
     def _reference_step(self):
@@ -130,3 +150,56 @@ class FusedStep:
                                                 self.activation, self.optimizer,
                                                 self.batch_size)
         return self._reference
+
+
+class FloatBatch(namedtuple("FloatBatch", "data state work consts chunk")):
+    """Scratch for ``float_gradient`` (one per shape and thread, reused)."""
+
+    __slots__ = ()
+
+
+_scratch = threading.local()
+
+
+def float_batch(n, d, h, c, dtype):
+    """The calling thread's :class:`FloatBatch` for these sizes: reused from call to call (a
+    fresh one would page-fault its way through megabytes each time), never shared between
+    threads."""
+    key = (n, d, h, c, np.dtype(dtype).str)
+    cache = getattr(_scratch, "batches", None)
+    if cache is None:
+        cache = _scratch.batches = {}
+    if key not in cache:
+        if len(cache) > 8:
+            cache.clear()
+        cache[key] = _make_float_batch(n, d, h, c, np.dtype(dtype))
+    return cache[key]
+
+
+def _make_float_batch(n, d, h, c, dt):
+    hp = padded(h, dt)
+    chunk = kernels.chunk_rows(hp * dt.itemsize, d)
+    n_chunks = -(-d // chunk)
+    data = StepData(offsets=np.zeros(1, np.int64),
+                    pixels=np.empty(n * d, np.int16 if d <= np.iinfo(np.int16).max else np.int32),
+                    values=np.empty(n * d, dt), table=None, y=np.zeros(n, np.int64),
+                    starts=np.zeros((0, 0), np.int16))
+    threads = int(numba.config.NUMBA_NUM_THREADS)
+    work = StepWork(
+        Z1=aligned_zeros((threads, h), dt), A1p=aligned_zeros((n, hp), dt),
+        Z2=np.empty((n, c), dt), dZ2=np.empty((n, c), dt), dZ1p=aligned_zeros((n, hp), dt),
+        W2Tp=aligned_zeros((c, hp), dt), dW2T=aligned_zeros((c, hp), dt),
+        bounds=np.empty((n_chunks + 1, n), np.int64), terms=np.empty(n, np.float64),
+        hits=np.empty(n, np.int64), dW1p=aligned_zeros((d, hp), dt),
+        db1=np.empty(h, dt), dW2=np.empty((h, c), dt), db2=np.empty(c, dt),
+        # the layer-2 halves first, then W1's chunks in order, as the composed step claims them
+        tasks=np.concatenate(([-1, -2], np.arange(n_chunks))).astype(np.int64),
+        claims=aligned_zeros(kernels.N_CLAIMS, np.int64), dW1_out=np.empty((d, h), dt))
+    empty = {name: np.empty((0,) * (2 if name.startswith("W") else 1), dt)
+             for name in PARAM_NAMES}
+    state = OptState(**{f"{name}_{k}": empty[name] for name in PARAM_NAMES for k in (1, 2)})
+    t = dt.type
+    consts = StepConsts(one=t(1.0), eps=t(LOG_EPSILON), n=t(n), lr=t(0), mu=t(0), decay=t(0),
+                        one_minus_decay=t(0), c1=t(0), c2=t(0), opt_eps=t(0),
+                        lr_t=np.float64(0.0))
+    return FloatBatch(data, state, work, consts, chunk)

@@ -143,13 +143,24 @@ def _softmax_ce_row(z, label, consts, d_row):
 @njit(cache=True, inline="always")
 def _compress(x_row, k0, k1, rows, vals, keep_zeros):
     """Branch-free: indices and values of the non-zeros of ``x_row[k0:k1]`` (of all of them if
-    ``keep_zeros``) into ``rows``/``vals``; returns the count."""
+    ``keep_zeros``) into ``rows``/``vals`` (whose dtype ``x_row``'s values convert to);
+    returns the count."""
     c = 0
     for k in range(k0, k1):
         rows[c] = k
         vals[c] = x_row[k]
         c += (x_row[k] != 0) | keep_zeros
     return c
+
+
+@njit(cache=True, inline="always")
+def _row_finite(x_row):
+    """No NaN or infinity in ``x_row`` (vectorisable, as :func:`_all_finite`)."""
+    bad = 0
+    for k in range(x_row.shape[0]):
+        t = x_row[k] - x_row[k]
+        bad |= t != t
+    return bad == 0
 
 
 @njit(cache=True, inline="always")
@@ -274,18 +285,37 @@ def two_layer_backward(X, Z1, A1, W2, dZ2, act, dZ1, dW1, db1, dW2, db2, W2T, dW
 
 @njit(parallel=_prange_only(), cache=True)
 def predict_labels(X, W1, b1, W2, b2, act, out, rows_buf, vals_buf, hidden_buf, logits_buf,
-                   one):
+                   one, bad):
     """``out[i] = argmax(act(X[i] @ W1 + b1) @ W2 + b2)``; zeros of X skipped if W1 is finite.
-    ``hidden_buf`` and ``logits_buf`` hold a row per thread."""
+    ``hidden_buf`` and ``logits_buf`` hold a row per thread; ``bad[i]`` is set when row ``i``
+    of X holds NaN or an infinity (X's dtype may be narrower than W1's)."""
     n, d = X.shape
-    h = b1.shape[0]
     keep_zeros = not _all_finite(W1)
     for i in prange(n):
         t = get_thread_id()
-        z1, z2 = hidden_buf[t], logits_buf[t]
-        c = _compress(X[i], 0, d, rows_buf[t], vals_buf[t], keep_zeros)
-        gather_axpy(z1, W1, rows_buf[t], vals_buf[t], None, 0, c, False)
-        _bias_act(z1, b1, act, z1, one)
-        gather_axpy(z2, W2, None, z1, None, 0, h, False)
-        _bias_act(z2, b2, IDENTITY, z2, one)
+        z2 = logits_buf[t]
+        bad[i] = _hidden_logits(X[i], W1, b1, W2, b2, act, rows_buf[t], vals_buf[t],
+                                hidden_buf[t], z2, one, keep_zeros)
         out[i] = _argmax(z2)
+
+
+@njit(parallel=_prange_only(), cache=True)
+def logits(X, W1, b1, W2, b2, act, out, rows_buf, vals_buf, hidden_buf, one, bad):
+    """``out[i] = act(X[i] @ W1 + b1) @ W2 + b2``, as :func:`predict_labels` computes them."""
+    n, d = X.shape
+    keep_zeros = not _all_finite(W1)
+    for i in prange(n):
+        t = get_thread_id()
+        bad[i] = _hidden_logits(X[i], W1, b1, W2, b2, act, rows_buf[t], vals_buf[t],
+                                hidden_buf[t], out[i], one, keep_zeros)
+
+
+@njit(cache=True, inline="always")
+def _hidden_logits(x_row, W1, b1, W2, b2, act, rows, vals, z1, z2, one, keep_zeros):
+    """The logits of one sample into ``z2``; returns whether ``x_row`` is not all finite."""
+    c = _compress(x_row, 0, x_row.shape[0], rows, vals, keep_zeros)
+    gather_axpy(z1, W1, rows, vals, None, 0, c, False)
+    _bias_act(z1, b1, act, z1, one)
+    gather_axpy(z2, W2, None, z1, None, 0, b1.shape[0], False)
+    _bias_act(z2, b2, IDENTITY, z2, one)
+    return not _row_finite(x_row)

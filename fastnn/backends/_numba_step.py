@@ -38,8 +38,11 @@ from ._numba_kernels import (
     _softmax_ce_row,
 )
 
-#: Optimizer codes (the kernel's ``opt`` argument).
-SGD, MOMENTUM, ADAGRAD, RMSPROP, ADAM = range(5)
+#: Optimizer codes (the kernel's ``opt`` argument; one compiled kernel holds every rule: a
+#: variant per optimizer, as Numba's literal dispatch makes, cost a whole compile each);
+#: GRAD_ONLY updates nothing and leaves the first layer's gradient in ``work.dW1_out``
+#: (``TwoLayerNet.gradient``).
+SGD, MOMENTUM, ADAGRAD, RMSPROP, ADAM, GRAD_ONLY = range(6)
 
 # The fused step's arguments, named on both sides of the call (Numba compiles attribute access
 # of a namedtuple to the same code as a slot index).
@@ -57,10 +60,11 @@ OptState = namedtuple("OptState", "W1_1 W1_2 b1_1 b1_2 W2_1 W2_2 b2_1 b2_2")
 #: thread, ``A1p`` ``dZ1p`` (n, hp), ``Z2`` ``dZ2`` (n, c), ``W2Tp`` ``dW2T`` (c, hp), ``bounds``
 #: (n_chunks + 1, n) each sample's chunk starts, ``terms`` (n,) float64 log terms, ``hits`` (n,),
 #: ``dW1p`` (d, hp), ``db1`` (h,), ``dW2`` (h, c), ``db2`` (c,), ``tasks`` (the gradient work items,
-#: the costliest first: chunk numbers, and -1 / -2 for the halves of ``_layer2_grads``) and
-#: ``claims`` (the counters threads claim work from).
+#: the costliest first: chunk numbers, and -1 / -2 for the halves of ``_layer2_grads``),
+#: ``claims`` (the counters threads claim work from) and ``dW1_out`` (d, h) for GRAD_ONLY (empty
+#: otherwise).
 StepWork = namedtuple("StepWork", "Z1 A1p Z2 dZ2 dZ1p W2Tp dW2T bounds terms hits dW1p db1 dW2 "
-                                  "db2 tasks claims")
+                                  "db2 tasks claims dW1_out")
 #: Scalars in the working dtype: 1, the log epsilon, the batch size as a divisor, the rate; the
 #: optimizer's coefficients (momentum ``mu``; RMSprop's ``decay`` and ``1 - decay``; Adam's
 #: ``1 - beta1``, ``1 - beta2``; the optimizers' ``1e-7``); Adam's bias-corrected rate ``lr_t``
@@ -70,10 +74,11 @@ StepConsts = namedtuple("StepConsts", "one eps n lr mu decay one_minus_decay c1 
 
 # --- the optimizers' rules, element by element ---------------------------------------------------
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _update(opt, p, g, s1, s2, c):
     """One optimizer step on the 1-d spans ``p`` (in place) with gradient ``g`` and state
-    ``s1``/``s2``, as ``fastnn.optimizers`` computes it term for term."""
+    ``s1``/``s2``, as ``fastnn.optimizers`` computes it term for term. Not inlined: one copy
+    of the five rules serves every call site (each copy costs compile time, not speed)."""
     n = p.shape[0]
     if opt == SGD:
         for j in range(n):
@@ -94,7 +99,7 @@ def _update(opt, p, g, s1, s2, c):
             h = h + c.one_minus_decay * g[j] * g[j]
             s1[j] = h
             p[j] = p[j] - c.lr * g[j] / (np.sqrt(h) + c.opt_eps)
-    else:  # ADAM: the step in float64 whatever the dtype (np.float64 * float32 is float64)
+    elif opt == ADAM:  # the step in float64 whatever the dtype (np.float64 * float32 is float64)
         for j in range(n):
             m = s1[j] + c.c1 * (g[j] - s1[j])
             v = s2[j] + c.c2 * (g[j] * g[j] - s2[j])
@@ -151,18 +156,28 @@ def fused_step(data, params, state, work, idx, consts, act, opt, chunk, n_thread
     return total, n_correct
 
 
+@njit(cache=True, inline="always")
+def _sample(i, start, stop, label, data, params, work, consts, act, z1):
+    """Batch entry ``i``, whose pixels are ``data.pixels[start:stop]``: forward, loss term, hit,
+    ``dZ2`` and ``dZ1`` (``z1`` holds its hidden pre-activations meanwhile)."""
+    W1, b1, W2, b2 = params.W1, params.b1, params.W2, params.b2
+    A1p, Z2, dZ2, dZ1p, one = work.A1p, work.Z2, work.dZ2, work.dZ1p, consts.one
+    h = W1.shape[1]
+    gather_axpy(z1, W1, data.pixels, data.values, data.table, start, stop, False)
+    _bias_act(z1, b1, act, A1p[i], one)
+    gather_axpy(Z2[i], W2, None, A1p[i], None, 0, h, False)
+    _bias_act(Z2[i], b2, IDENTITY, Z2[i], one)
+    work.terms[i], work.hits[i] = _softmax_ce_row(Z2[i], label, consts, dZ2[i])
+    gather_axpy(dZ1p[i], work.W2Tp, None, dZ2[i], None, 0, work.W2Tp.shape[0], False)
+    _act_grad(dZ1p[i], z1, A1p[i], act, one, h)
+
+
 @njit(cache=True, nogil=True)
 def _sample_worker(data, params, work, idx, consts, act):
     """One thread's share of the first phase: it claims blocks of samples and does their
     forward pass, loss, ``dZ2`` and ``dZ1``, and notes where their pixel chunks start."""
-    offsets, pixels, values, table = data.offsets, data.pixels, data.values, data.table
-    y, starts = data.y, data.starts
-    W1, b1, W2, b2 = params.W1, params.b1, params.W2, params.b2
-    A1p, Z2, dZ2, dZ1p, W2Tp = work.A1p, work.Z2, work.dZ2, work.dZ1p, work.W2Tp
-    bounds, terms, hits, claims = work.bounds, work.terms, work.hits, work.claims
-    one = consts.one
+    offsets, starts, bounds, claims = data.offsets, data.starts, work.bounds, work.claims
     N, n = offsets.shape[0] - 1, idx.shape[0]
-    h = W1.shape[1]
     n_blocks = -(-n // SAMPLES_PER_CLAIM)
     z1 = work.Z1[get_thread_id()]  # a row per thread: Z1 is not needed after its sample
     block = fetch_add(claims, SAMPLE_CLAIMS, 1)
@@ -170,13 +185,8 @@ def _sample_worker(data, params, work, idx, consts, act):
         for i in range(block * SAMPLES_PER_CLAIM, min(n, (block + 1) * SAMPLES_PER_CLAIM)):
             _prefetch_sample(data, idx, i + 2, i + 4)
             s = idx[i] + N if idx[i] < 0 else idx[i]
-            gather_axpy(z1, W1, pixels, values, table, offsets[s], offsets[s + 1], False)
-            _bias_act(z1, b1, act, A1p[i], one)
-            gather_axpy(Z2[i], W2, None, A1p[i], None, 0, h, False)
-            _bias_act(Z2[i], b2, IDENTITY, Z2[i], one)
-            terms[i], hits[i] = _softmax_ce_row(Z2[i], y[s], consts, dZ2[i])
-            gather_axpy(dZ1p[i], W2Tp, None, dZ2[i], None, 0, W2Tp.shape[0], False)
-            _act_grad(dZ1p[i], z1, A1p[i], act, one, h)
+            _sample(i, offsets[s], offsets[s + 1], data.y[s], data, params, work, consts, act,
+                    z1)
             for c in range(bounds.shape[0]):
                 bounds[c, i] = offsets[s] + starts[s, c]
         block = fetch_add(claims, SAMPLE_CLAIMS, 1)
@@ -196,7 +206,13 @@ def _gradient_worker(data, params, state, work, consts, opt, chunk):
             k0 = tasks[q] * chunk
             k1 = min(params.W1.shape[0], k0 + chunk)
             _dW1_chunk(k0, k1, tasks[q], data, work)
-            _update_rows(opt, params.W1, work.dW1p, state.W1_1, state.W1_2, k0, k1, h, consts)
+            if opt == GRAD_ONLY:
+                for k in range(k0, k1):
+                    for j in range(h):
+                        work.dW1_out[k, j] = work.dW1p[k, j]
+            else:
+                _update_rows(opt, params.W1, work.dW1p, state.W1_1, state.W1_2, k0, k1, h,
+                             consts)
         q = fetch_add(claims, TASK_CLAIMS, 1)
 
 
@@ -234,6 +250,64 @@ def _dW1_chunk(k0, k1, ch, data, work):
         if bounds[ch + 1, i] > bounds[ch, i]:
             scatter_axpy(dW1p, data.pixels, data.values, data.table, bounds[ch, i],
                          bounds[ch + 1, i], dZ1p[i])
+
+
+# --- the gradient of float inputs (TwoLayerNet.gradient) -----------------------------------------
+
+@njit(parallel=_prange_only(), cache=True)
+def float_gradient(X, data, params, state, work, consts, act, chunk, n_threads):
+    """Loss terms and gradients of the float batch ``X`` (n, d): the fused step's two phases
+    with GRAD_ONLY, each sample's non-zeros first listed into ``data`` (``pixels`` and
+    ``values`` of n * d slots, ``y`` the labels; ``offsets`` and ``starts`` unused; ``state``
+    an empty :class:`OptState`). Returns
+    ``(sum of log terms, rows of X holding NaN or infinities)``; exact only for a finite W1."""
+    h = params.W1.shape[1]
+    for j in range(h):
+        for c in range(params.W2.shape[1]):
+            work.W2Tp[c, j] = params.W2[j, c]
+    work.claims[SAMPLE_CLAIMS] = 0
+    work.claims[TASK_CLAIMS] = 0
+    for _ in prange(n_threads):
+        _float_sample_worker(X, data, params, work, consts, act, chunk)
+    for _ in prange(n_threads):
+        _gradient_worker(data, params, state, work, consts, GRAD_ONLY, chunk)
+    total, bad = 0.0, 0
+    for i in range(X.shape[0]):
+        total += work.terms[i]
+        bad += work.hits[i] < 0
+    return total, bad
+
+
+@njit(cache=True, nogil=True)
+def _float_sample_worker(X, data, params, work, consts, act, chunk):
+    """The first phase for float inputs: list the sample's non-zeros (in the parameters'
+    dtype; a float32 value converts exactly), note its chunk starts, then as
+    :func:`_sample_worker`. A row holding NaN or an infinity is marked by ``hits[i] = -1``."""
+    n, d = X.shape
+    n_blocks = -(-n // SAMPLES_PER_CLAIM)
+    z1 = work.Z1[get_thread_id()]
+    pixels, values, bounds = data.pixels, data.values, work.bounds
+    block = fetch_add(work.claims, SAMPLE_CLAIMS, 1)
+    while block < n_blocks:
+        for i in range(block * SAMPLES_PER_CLAIM, min(n, (block + 1) * SAMPLES_PER_CLAIM)):
+            start, c, bad, ch = i * d, i * d, 0, 0
+            for k in range(d):
+                x = X[i, k]
+                pixels[c] = k
+                values[c] = x
+                c += x != 0
+                t = x - x
+                bad |= t != t
+                while ch * chunk <= k and ch < bounds.shape[0]:
+                    bounds[ch, i] = c - (x != 0)
+                    ch += 1
+            while ch < bounds.shape[0]:
+                bounds[ch, i] = c
+                ch += 1
+            _sample(i, start, c, data.y[i], data, params, work, consts, act, z1)
+            if bad:
+                work.hits[i] = -1
+        block = fetch_add(work.claims, SAMPLE_CLAIMS, 1)
 
 
 # --- predictions over a prepared data set --------------------------------------------------------

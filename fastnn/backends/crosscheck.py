@@ -148,6 +148,21 @@ def _predict_in(activation, h, n=1000, kind="u8", zero_rows=0, ties=False):
     return make
 
 
+def _float_in(activation, h, n=64, kind="u8", zero_rows=0, inf_weight=False, labels=None,
+              narrow=False):
+    """Inputs of ``logits`` and ``loss_gradient``: float X (``narrow``: float32 X for a float64
+    network, as the book's loader gives), the network, labels."""
+    def make(rng, dt):
+        X = _X(rng, np.float32 if narrow else dt, n, kind)
+        X[:zero_rows] = 0
+        net = _net(rng, np.float64 if narrow else dt, h)
+        if inf_weight:  # 0 * inf = nan: the zeros of X must not be skipped then
+            net["W1"][0, 0] = np.inf
+        y = rng.integers(0, 10, n) if labels is None else np.full(n, labels)
+        return dict(X=X, labels=y, activation=activation, **net)
+    return make
+
+
 def _predict_u8_in(activation, h, zero_images=False, inf_weight=False):
     def make(rng, dt):
         x, _ = _images(rng)
@@ -219,6 +234,19 @@ def _run(backend, kernel, inp):
         backend.predict_labels_u8(inp["x_u8"], inp["W1"], inp["b1"], inp["W2"], inp["b2"],
                                   inp["activation"], out)
         return {"labels": out}
+    if kernel == "logits":
+        out = _nan((inp["X"].shape[0], inp["W2"].shape[1]), inp["W1"].dtype)
+        backend.logits(inp["X"], inp["W1"], inp["b1"], inp["W2"], inp["b2"], inp["activation"],
+                       out)
+        return {"logits": out}
+    if kernel == "loss_gradient":
+        W1, W2 = inp["W1"], inp["W2"]
+        outs = {"dW1": _nan(W1.shape, W1.dtype), "db1": _nan(W1.shape[1], W1.dtype),
+                "dW2": _nan(W2.shape, W1.dtype), "db2": _nan(W2.shape[1], W1.dtype)}
+        loss = backend.loss_gradient(inp["X"], inp["labels"], W1, inp["b1"], W2, inp["b2"],
+                                     inp["activation"], outs["dW1"], outs["db1"], outs["dW2"],
+                                     outs["db2"])
+        return dict(loss=np.array(loss), **outs)
     if kernel == "train_step":
         from ..optimizers import make_optimizer
 
@@ -347,6 +375,21 @@ def _table():
             Comparison("train_step", f"{act} h=50 all-zero images",
                        _step_in(act, 50, zero_images=True)),
         ]
+    for kernel in ("logits", "loss_gradient"):
+        for act in ("relu", "sigmoid"):
+            rows += [Comparison(kernel, f"{act} h={h} uint8 X", _float_in(act, h))
+                     for h in (1, 7, 50, 129)]
+            rows += [
+                Comparison(kernel, f"{act} h=50 normal X", _float_in(act, 50, kind="normal")),
+                Comparison(kernel, f"{act} h=7 batch 1", _float_in(act, 7, n=1)),
+                Comparison(kernel, f"{act} h=50 batch 512", _float_in(act, 50, n=512)),
+                Comparison(kernel, f"{act} h=50 all-zero rows", _float_in(act, 50, zero_rows=64)),
+                Comparison(kernel, f"{act} h=50 an infinite weight",
+                           _float_in(act, 50, inf_weight=True)),
+                Comparison(kernel, f"{act} h=50 float32 X", _float_in(act, 50, narrow=True)),
+            ]
+        rows += [Comparison(kernel, f"relu labels all {k}", _float_in("relu", 50, labels=k))
+                 for k in (0, 9)]
     return tuple(rows)
 
 

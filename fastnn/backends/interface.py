@@ -99,6 +99,40 @@ class Backend(ABC):
         X : (n, d); out : int64 (n,). Returns ``out``.
         """
 
+    #: True when the kernels below refuse a non-finite X themselves (with
+    #: :class:`NonFiniteInputError`), so that callers need not scan X first.
+    checks_inputs = False
+
+    def logits(self, X, W1, b1, W2, b2, activation, out):
+        """``out = act(X @ W1 + b1) @ W2 + b2`` (the logits, before the softmax).
+
+        X : (n, d), float32 or float64 (it may differ from the parameters' dtype: each value
+        converts exactly); out : (n, c) in the parameters' dtype. Returns ``out``. This default
+        composes :meth:`dense_forward`.
+        """
+        Z1 = np.empty((X.shape[0], W1.shape[1]), W1.dtype)
+        self.dense_forward(_as_dtype(X, W1.dtype), W1, b1, activation, Z1, Z1)
+        return self.dense_forward(Z1, W2, b2, "identity", out, out)
+
+    def loss_gradient(self, X, labels, W1, b1, W2, b2, activation, dW1, db1, dW2, db2):
+        """The mean cross-entropy of the network's prediction for ``X`` against ``labels``, and
+        its gradient, in one call.
+
+        X : (n, d) as for :meth:`logits`; labels : int64 (n,); outputs dW1 (d, h), db1 (h,),
+        dW2 (h, c), db2 (c,) in the parameters' dtype. Returns the loss as a Python float.
+        This default composes the kernels above, the reference order.
+        """
+        X = _as_dtype(X, W1.dtype)
+        n, h, c = X.shape[0], W1.shape[1], W2.shape[1]
+        Z1, A1 = np.empty((n, h), W1.dtype), np.empty((n, h), W1.dtype)
+        Z2, dZ2 = np.empty((n, c), W1.dtype), np.empty((n, c), W1.dtype)
+        self.dense_forward(X, W1, b1, activation, Z1, A1)
+        self.dense_forward(A1, W2, b2, "identity", Z2, Z2)
+        loss = self.softmax_cross_entropy(Z2, labels, dZ2)
+        self.two_layer_backward(X, Z1, A1, W2, dZ2, activation, np.empty_like(Z1), dW1, db1,
+                                dW2, db2)
+        return loss
+
     def predict_labels_u8(self, x_u8, W1, b1, W2, b2, activation, out, chunk=10_000):
         """:meth:`predict_labels` of uint8 pixels scaled by 1/255 in W1's dtype.
 
@@ -116,17 +150,27 @@ class Backend(ABC):
         """
         return ChunkedPredictor(self, x_u8, chunk)
 
-    def make_train_step(self, x_u8, y, params, activation, optimizer, batch_size):
+    def make_train_step(self, x_u8, y, params, activation, optimizer, batch_size,
+                        adaptive_threads=False):
         """Return ``step(idx) -> (loss, n_correct)`` doing one training iteration in place.
 
         The composed step below is the reference; a backend may return a fused one for the
         optimizers it can fuse. ``loss`` and ``n_correct`` come from the same forward pass as
-        the gradient (before the update).
+        the gradient (before the update). ``adaptive_threads`` lets a backend whose results do
+        not depend on the thread count choose it per step (this one ignores it).
         """
         return ComposedTrainStep(self, x_u8, y, params, activation, optimizer, batch_size)
 
     def __repr__(self):
         return f"<fastnn backend {self.name!r}>"
+
+
+class NonFiniteInputError(ValueError):
+    """An input array given to a kernel holds NaN or infinite values."""
+
+
+def _as_dtype(X, dtype):
+    return X if X.dtype == dtype else np.ascontiguousarray(X, dtype=dtype)
 
 
 class ComposedTrainStep:

@@ -34,6 +34,7 @@ from .interface import (  # noqa: E402
     LOG_EPSILON,
     Backend,
     ChunkedPredictor,
+    NonFiniteInputError,
     pixel_table,
 )
 
@@ -43,8 +44,12 @@ _ACT_CODES = {"relu": kernels.RELU, "sigmoid": kernels.SIGMOID, "identity": kern
 
 
 def runtime_info() -> dict:
-    """Numba's version, thread counts, threading layer and cache directory (for ``fastnn info``)."""
-    threads = int(numba.get_num_threads())  # also starts the thread pool if need be
+    """Numba's version, thread counts, threading layer, how idle threads wait and the cache
+    directory (for ``fastnn info``)."""
+    from .._threads import pool_note, start_numba_pool
+
+    start_numba_pool()
+    threads = int(numba.get_num_threads())
     try:
         layer = numba.threading_layer()
     except ValueError:  # pragma: no cover - the pool was not started
@@ -54,6 +59,9 @@ def runtime_info() -> dict:
         "max_threads": int(numba.config.NUMBA_NUM_THREADS),
         "threads": threads,
         "threading_layer": layer,
+        "thread_wait": pool_note(),
+        "thread_choice": ("train() uses all threads, or one while the machine is too busy for "
+                          "two to help (measured per run; set threads= to fix it)"),
         "cache_dir": kernels.probe.stats.cache_path,
     }
 
@@ -87,10 +95,18 @@ class _Launch:
 
     @classmethod
     def choose(cls):
-        numba.get_num_threads()  # starts the thread pool, which picks the layer
+        from .._threads import start_numba_pool
+
+        start_numba_pool()  # the pool picks the layer as it starts
         if numba.threading_layer() == "workqueue":
             cls.guard = threading.Lock()
 
+
+
+def _raise_if_bad(bad):
+    if bad.any():
+        raise NonFiniteInputError(f"X contains NaN or infinite values (first at row "
+                                  f"{int(np.flatnonzero(bad)[0])})")
 
 
 def _per_thread(width, dtype):
@@ -106,6 +122,7 @@ class NumbaBackend(Backend):
     """
 
     name = "numba"
+    checks_inputs = True
 
     def __init__(self):
         out = np.zeros(2)
@@ -172,16 +189,67 @@ class NumbaBackend(Backend):
                 np.zeros(kernels.N_CLAIMS, np.int64), numba.get_num_threads())
 
     def predict_labels(self, X, W1, b1, W2, b2, activation, out):
-        n, d = checks.floats(X, "X", (None, None)).shape
-        self._check_network(W1, b1, W2, b2, d)
+        n, d = self._check_input(X, W1, b1, W2, b2)
         self._check_labels_out(out, n)
-        checks.same_dtype(dict(X=X, W1=W1, b1=b1, W2=W2, b2=b2))
-        (h, c), dt = W2.shape, X.dtype
+        (h, c), dt = W2.shape, W1.dtype
+        bad = np.empty(n, np.bool_)
         with _Launch.guard:
             kernels.predict_labels(X, W1, b1, W2, b2, _act_code(activation), out,
                                    _per_thread(d, np.int32), _per_thread(d, dt), _per_thread(h, dt),
-                                   _per_thread(c, dt), dt.type(1))
+                                   _per_thread(c, dt), dt.type(1), bad)
+        _raise_if_bad(bad)
         return out
+
+    def logits(self, X, W1, b1, W2, b2, activation, out):
+        n, d = self._check_input(X, W1, b1, W2, b2)
+        checks.floats(out, "out", (n, W2.shape[1]), writable=True)
+        checks.same_dtype(dict(W1=W1, out=out))
+        h, dt = W1.shape[1], W1.dtype
+        bad = np.empty(n, np.bool_)
+        with _Launch.guard:
+            kernels.logits(X, W1, b1, W2, b2, _act_code(activation), out,
+                           _per_thread(d, np.int32), _per_thread(d, dt), _per_thread(h, dt),
+                           dt.type(1), bad)
+        _raise_if_bad(bad)
+        return out
+
+    def loss_gradient(self, X, labels, W1, b1, W2, b2, activation, dW1, db1, dW2, db2):
+        """The fused step's two phases on a float batch (its non-zeros listed on the fly),
+        updating nothing; a non-finite W1 takes the reference route, where ``0 * inf`` counts."""
+        n, d = self._check_input(X, W1, b1, W2, b2)
+        labels = checks.labels(labels, "labels", n)
+        (h, c), dt = W2.shape, W1.dtype
+        for name, a, shape in (("dW1", dW1, (d, h)), ("db1", db1, (h,)), ("dW2", dW2, (h, c)),
+                               ("db2", db2, (c,))):
+            checks.floats(a, name, shape, writable=True)
+        checks.same_dtype(dict(W1=W1, dW1=dW1, db1=db1, dW2=dW2, db2=db2))
+        if labels.size and (labels.min() < 0 or labels.max() >= c):
+            raise IndexError("label out of range")
+        if not kernels.all_finite(W1):
+            return super().loss_gradient(X, labels, W1, b1, W2, b2, activation, dW1, db1,
+                                         dW2, db2)
+        from ._fused import float_batch
+
+        batch = float_batch(n, d, h, c, dt)
+        data = batch.data._replace(y=labels)
+        work = batch.work._replace(dW1_out=dW1)
+        params = step_kernels.StepParams(W1, b1, W2, b2)
+        with _Launch.guard:
+            total, n_bad = step_kernels.float_gradient(
+                X, data, params, batch.state, work, batch.consts, _act_code(activation),
+                batch.chunk, numba.get_num_threads())
+        if n_bad:
+            _raise_if_bad(work.hits < 0)
+        db1[:], dW2[:], db2[:] = work.db1, work.dW2, work.db2
+        return _loss(total, dt, n)
+
+    def _check_input(self, X, W1, b1, W2, b2):
+        """X's and the network's shapes; X may be float32 for a float64 network (exact)."""
+        n, d = checks.floats(X, "X", (None, None)).shape
+        self._check_network(W1, b1, W2, b2, d)
+        if X.dtype.itemsize > W1.dtype.itemsize:
+            raise ValueError(f"X is {X.dtype} but the network is {W1.dtype}: convert X first")
+        return n, d
 
     def predict_labels_u8(self, x_u8, W1, b1, W2, b2, activation, out, chunk=10_000):
         """Reads each sample's non-zero pixels (listed afresh) instead of a float copy."""
@@ -192,7 +260,8 @@ class NumbaBackend(Backend):
         """A :class:`CSRPredictor` over a snapshot of ``x_u8``'s non-zero pixels."""
         return CSRPredictor(self, prepare_pixels(checks.pixels(x_u8, "x_u8")))
 
-    def make_train_step(self, x_u8, y, params, activation, optimizer, batch_size):
+    def make_train_step(self, x_u8, y, params, activation, optimizer, batch_size,
+                        adaptive_threads=False):
         """A :class:`~fastnn.backends._fused.FusedStep` for the optimizers it fuses (all of
         :mod:`fastnn.optimizers`), else the composed reference step.
 
@@ -206,11 +275,14 @@ class NumbaBackend(Backend):
         activation : {"relu", "sigmoid"}
         optimizer : an optimizer of :mod:`fastnn.optimizers` (its state is the fused step's)
         batch_size : int
+        adaptive_threads : bool, default False
+            Let the step choose between one thread and all of them from its own timings.
         """
         from ._fused import FUSED_OPTIMIZERS, FusedStep
 
         if getattr(optimizer, "name", None) in FUSED_OPTIMIZERS:
-            return FusedStep(self, x_u8, y, params, activation, optimizer, batch_size)
+            return FusedStep(self, x_u8, y, params, activation, optimizer, batch_size,
+                             adaptive_threads)
         return super().make_train_step(x_u8, y, params, activation, optimizer, batch_size)
 
     @staticmethod
