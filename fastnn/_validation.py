@@ -86,6 +86,19 @@ def check_positive_float(value, name):
     return as_float
 
 
+def check_non_negative_float(value, name):
+    """Return ``value`` as a float if it is a finite real number >= 0."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number >= 0, got {value!r}")
+    try:
+        as_float = float(value)
+    except OverflowError:
+        as_float = float("inf")
+    if not (np.isfinite(as_float) and as_float >= 0):
+        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+    return as_float
+
+
 def as_features(x, n_features, dtype, name="x", *, kernels_check=False):
     """``x`` as a C-contiguous 2-D float array with ``n_features`` columns, all finite.
 

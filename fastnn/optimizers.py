@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import check_choice, check_positive_float
+from ._validation import check_choice, check_non_negative_float, check_positive_float
 
-__all__ = ["SGD", "Momentum", "AdaGrad", "RMSprop", "Adam", "OPTIMIZERS", "make_optimizer"]
+__all__ = ["SGD", "Momentum", "Nesterov", "AdaGrad", "RMSprop", "Adam", "OPTIMIZERS",
+           "make_optimizer"]
 
 #: Added to the denominators of the adaptive methods, as in the book.
 _EPS = 1e-7
@@ -24,12 +25,22 @@ class SGD:
     ----------
     lr : float
         Learning rate, > 0.
+    weight_decay : float, default 0
+        L2 weight decay: the weights' gradients get ``weight_decay * W`` added (the book's
+        ``weight_decay_lambda``; the biases are left alone), for every optimizer.
     """
 
     name = "sgd"
 
-    def __init__(self, lr=0.01):
+    def __init__(self, lr=0.01, weight_decay=0.0):
         self.lr = check_positive_float(lr, "learning_rate")
+        self.weight_decay = check_non_negative_float(weight_decay, "weight_decay")
+
+    def _decayed(self, key, grad, params):
+        """The gradient of ``key`` with the weight decay term (weights only)."""
+        if self.weight_decay and key.startswith("W"):
+            return grad + self.weight_decay * params[key]
+        return grad
 
     def state(self, params):
         """``(first, second)``: the per-parameter state dicts (None where the method keeps
@@ -40,7 +51,7 @@ class SGD:
     def update(self, params, grads):
         """Apply one step to every array of ``params`` (dict name -> ndarray), in place."""
         for key, grad in grads.items():
-            params[key] -= self.lr * grad
+            params[key] -= self.lr * self._decayed(key, grad, params)
 
 
 class Momentum(SGD):
@@ -48,8 +59,8 @@ class Momentum(SGD):
 
     name = "momentum"
 
-    def __init__(self, lr=0.01, momentum=0.9):
-        super().__init__(lr)
+    def __init__(self, lr=0.01, momentum=0.9, weight_decay=0.0):
+        super().__init__(lr, weight_decay)
         self.momentum = momentum
         self.v = None
 
@@ -61,10 +72,28 @@ class Momentum(SGD):
     def update(self, params, grads):
         v, _ = self.state(params)
         for key, grad in grads.items():
+            grad = self._decayed(key, grad, params)
             # v = momentum * v - lr * g, in place: the same two roundings, one array kept
             v[key] *= self.momentum
             v[key] -= self.lr * grad
             params[key] += v[key]
+
+
+class Nesterov(Momentum):
+    """Nesterov's accelerated gradient, in the book's form: ``p += mu * mu * v;
+    p -= (1 + mu) * lr * g; v = mu * v - lr * g``."""
+
+    name = "nesterov"
+
+    def update(self, params, grads):
+        v, _ = self.state(params)
+        mu = self.momentum
+        for key, grad in grads.items():
+            grad = self._decayed(key, grad, params)
+            params[key] += mu * mu * v[key]
+            params[key] -= (1 + mu) * self.lr * grad
+            v[key] *= mu
+            v[key] -= self.lr * grad
 
 
 class AdaGrad(SGD):
@@ -72,8 +101,8 @@ class AdaGrad(SGD):
 
     name = "adagrad"
 
-    def __init__(self, lr=0.01):
-        super().__init__(lr)
+    def __init__(self, lr=0.01, weight_decay=0.0):
+        super().__init__(lr, weight_decay)
         self.h = None
         self.eps = _EPS
 
@@ -85,6 +114,7 @@ class AdaGrad(SGD):
     def update(self, params, grads):
         h, _ = self.state(params)
         for key, grad in grads.items():
+            grad = self._decayed(key, grad, params)
             h[key] += grad * grad
             params[key] -= self.lr * grad / (np.sqrt(h[key]) + self.eps)
 
@@ -94,8 +124,8 @@ class RMSprop(SGD):
 
     name = "rmsprop"
 
-    def __init__(self, lr=0.01, decay_rate=0.99):
-        super().__init__(lr)
+    def __init__(self, lr=0.01, decay_rate=0.99, weight_decay=0.0):
+        super().__init__(lr, weight_decay)
         self.decay_rate = decay_rate
         self.h = None
         self.eps = _EPS
@@ -108,6 +138,7 @@ class RMSprop(SGD):
     def update(self, params, grads):
         h, _ = self.state(params)
         for key, grad in grads.items():
+            grad = self._decayed(key, grad, params)
             h[key] *= self.decay_rate
             h[key] += (1 - self.decay_rate) * grad * grad
             params[key] -= self.lr * grad / (np.sqrt(h[key]) + self.eps)
@@ -118,8 +149,8 @@ class Adam(SGD):
 
     name = "adam"
 
-    def __init__(self, lr=0.001, beta1=0.9, beta2=0.999):
-        super().__init__(lr)
+    def __init__(self, lr=0.001, beta1=0.9, beta2=0.999, weight_decay=0.0):
+        super().__init__(lr, weight_decay)
         self.beta1, self.beta2 = beta1, beta2
         self.iter = 0
         self.m = self.v = None
@@ -140,6 +171,7 @@ class Adam(SGD):
         m, v = self.state(params)
         lr_t = self.next_lr()
         for key, grad in grads.items():
+            grad = self._decayed(key, grad, params)
             m[key] += (1 - self.beta1) * (grad - m[key])
             v[key] += (1 - self.beta2) * (grad ** 2 - v[key])
             params[key] -= lr_t * m[key] / (np.sqrt(v[key]) + self.eps)
@@ -150,16 +182,18 @@ def _zeros_like(params):
 
 
 #: name -> optimizer class.
-OPTIMIZERS = {cls.name: cls for cls in (SGD, Momentum, AdaGrad, RMSprop, Adam)}
+OPTIMIZERS = {cls.name: cls for cls in (SGD, Momentum, Nesterov, AdaGrad, RMSprop, Adam)}
 
 
-def make_optimizer(name, learning_rate):
+def make_optimizer(name, learning_rate, weight_decay=0.0):
     """Return a new optimizer called ``name`` with learning rate ``learning_rate``.
 
     Raises
     ------
     ValueError
-        For an unknown name (listing the valid ones) or a learning rate that is not > 0.
+        For an unknown name (listing the valid ones), a learning rate that is not > 0 or a
+        negative weight decay.
     """
-    return OPTIMIZERS[check_choice(name, tuple(OPTIMIZERS), "optimizer")](learning_rate)
+    cls = OPTIMIZERS[check_choice(name, tuple(OPTIMIZERS), "optimizer")]
+    return cls(learning_rate, weight_decay=weight_decay)
 

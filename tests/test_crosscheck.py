@@ -32,7 +32,8 @@ def test_numba_matches_numpy(comparison, dtype, crosscheck_report):
     # the rows of the session's one run of the table (`fastnn check` shows the same report)
     rows = [r for r in crosscheck_report.rows
             if (r.kernel, r.case, r.dtype) == (comparison.kernel, comparison.case, dtype)]
-    state = {f"state{k} {p}" for k, opts in (("", ("momentum", "adagrad", "rmsprop", "adam")),
+    state = {f"state{k} {p}" for k, opts in (("", ("momentum", "nesterov", "adagrad", "rmsprop",
+                                                   "adam")),
                                              ("2", ("adam",)))
              if any(opt in comparison.case for opt in opts) for p in ("W1", "b1", "W2", "b2")}
     assert {r.output for r in rows} == OUTPUTS[comparison.kernel] | {"inputs unchanged"} | state

@@ -131,8 +131,9 @@ def test_fused_step_updates_in_place_and_only_reads_its_inputs(nb, images, dtype
 
 
 @pytest.mark.parametrize("activation", ["relu", "sigmoid"])
-@pytest.mark.parametrize("optimizer, lr", [("sgd", 0.1), ("momentum", 0.05), ("adagrad", 0.05),
-                                           ("rmsprop", 0.001), ("adam", 0.001)])
+@pytest.mark.parametrize("optimizer, lr", [("sgd", 0.1), ("momentum", 0.05), ("nesterov", 0.05),
+                                           ("adagrad", 0.05), ("rmsprop", 0.001),
+                                           ("adam", 0.001)])
 def test_fused_step_follows_the_reference_for_200_float64_steps(nb, images, activation,
                                                                 optimizer, lr):
     from fastnn.optimizers import make_optimizer
@@ -347,8 +348,9 @@ def test_an_edit_to_the_intrinsics_recompiles_the_kernels(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("optimizer, lr", [("sgd", 0.05), ("momentum", 0.05), ("adagrad", 0.05),
-                                           ("rmsprop", 0.001), ("adam", 0.001)])
+@pytest.mark.parametrize("optimizer, lr", [("sgd", 0.05), ("momentum", 0.05), ("nesterov", 0.05),
+                                           ("adagrad", 0.05), ("rmsprop", 0.001),
+                                           ("adam", 0.001)])
 def test_every_fused_optimizer_follows_the_reference_for_2000_iterations(optimizer, lr):
     """The issue's bar: every iteration's loss within 1e-10 relative over 2,000 float64
     iterations of train(), and the same predicted test labels."""

@@ -51,10 +51,26 @@ def test_updates_happen_in_place_on_the_callers_arrays():
     assert params["W1"] is W and (W < 1).all()
 
 
+def test_nesterov_by_hand():
+    # step 1 (v0 = 0): p1 = 1 + 0.81 * 0 - 1.9 * 0.1 * 0.5 = 0.905, v1 = 0 - 0.05 = -0.05;
+    # step 2: p2 = 0.905 + 0.81 * -0.05 - 0.095 = 0.7695
+    assert one_update("nesterov", 0.1, steps=2) == pytest.approx(0.7695, abs=1e-15)
+
+
+def test_weight_decay_adds_lambda_w_to_the_weights_gradients_only():
+    # W: g = 0.5 + 0.1 * 2 = 0.7, p = 2 - 0.1 * 0.7 = 1.93; b: untouched by the decay
+    opt = make_optimizer("sgd", 0.1, weight_decay=0.1)
+    params = {"W1": np.array([2.0]), "b1": np.array([2.0])}
+    opt.update(params, {"W1": np.array([0.5]), "b1": np.array([0.5])})
+    assert params["W1"][0] == pytest.approx(1.93, abs=1e-15) and params["b1"][0] == 1.95
+    with pytest.raises(ValueError, match="weight_decay must be a finite number >= 0"):
+        make_optimizer("adam", 0.1, weight_decay=-1)
+
+
 def test_registry_and_bad_input():
-    assert sorted(OPTIMIZERS) == ["adagrad", "adam", "momentum", "rmsprop", "sgd"]
-    with pytest.raises(ValueError, match="optimizer='nesterov' is not known; expected one of"):
-        make_optimizer("nesterov", 0.1)
+    assert sorted(OPTIMIZERS) == ["adagrad", "adam", "momentum", "nesterov", "rmsprop", "sgd"]
+    with pytest.raises(ValueError, match="optimizer='lbfgs' is not known; expected one of"):
+        make_optimizer("lbfgs", 0.1)
     with pytest.raises(ValueError, match="learning_rate"):
         make_optimizer("sgd", -1.0)
     with pytest.raises(TypeError, match="learning_rate"):

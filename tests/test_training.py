@@ -107,9 +107,10 @@ def test_with_replacement_batches_are_the_seeds_choice():
     np.testing.assert_array_equal(draw(), np.random.choice(100, 8))
 
 
-@pytest.mark.parametrize("optimizer", ["sgd", "momentum", "adagrad", "rmsprop", "adam"])
+@pytest.mark.parametrize("optimizer", ["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam"])
 def test_every_optimizer_learns(optimizer, mnist_small):
-    lr = {"sgd": 0.5, "momentum": 0.05, "adagrad": 0.05, "rmsprop": 0.001, "adam": 0.001}
+    lr = {"sgd": 0.5, "momentum": 0.05, "nesterov": 0.05, "adagrad": 0.05, "rmsprop": 0.001,
+          "adam": 0.001}
     result = small_run(mnist_small, optimizer=optimizer, learning_rate=lr[optimizer], iters=60,
                        eval_every=60)
     losses = result.history["train_loss"]

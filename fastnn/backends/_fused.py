@@ -23,8 +23,8 @@ __all__ = ["FusedStep", "FUSED_OPTIMIZERS", "FloatBatch", "float_batch"]
 
 #: optimizer name -> the kernel's code.
 FUSED_OPTIMIZERS = {"sgd": step_kernels.SGD, "momentum": step_kernels.MOMENTUM,
-                    "adagrad": step_kernels.ADAGRAD, "rmsprop": step_kernels.RMSPROP,
-                    "adam": step_kernels.ADAM}
+                    "nesterov": step_kernels.NESTEROV, "adagrad": step_kernels.ADAGRAD,
+                    "rmsprop": step_kernels.RMSPROP, "adam": step_kernels.ADAM}
 
 
 def padded(n_hidden, dtype):
@@ -108,13 +108,15 @@ class FusedStep:
     def _consts(self):
         """:class:`StepConsts` of this call (the rate may change between calls)."""
         t, o = self.dtype.type, self.optimizer
-        decay = getattr(o, "decay_rate", 0.0)
+        decay, mu = getattr(o, "decay_rate", 0.0), getattr(o, "momentum", 0.0)
+        # each coefficient rounded as NumPy rounds the Python float it multiplies by
         return StepConsts(
-            one=t(1.0), eps=t(LOG_EPSILON), n=t(self.batch_size), lr=t(o.lr),
-            mu=t(getattr(o, "momentum", 0.0)), decay=t(decay), one_minus_decay=t(1 - decay),
+            one=t(1.0), eps=t(LOG_EPSILON), n=t(self.batch_size), lr=t(o.lr), mu=t(mu),
+            decay=t(decay), one_minus_decay=t(1 - decay),
             c1=t(1 - getattr(o, "beta1", 0.0)), c2=t(1 - getattr(o, "beta2", 0.0)),
             opt_eps=t(getattr(o, "eps", 0.0)),
-            lr_t=np.float64(o.next_lr() if self.opt == step_kernels.ADAM else 0.0))
+            lr_t=np.float64(o.next_lr() if self.opt == step_kernels.ADAM else 0.0),
+            mu_mu=t(mu * mu), nesterov_step=t((1 + mu) * o.lr), wd=t(o.weight_decay))
 
     def __call__(self, idx):
         from .numba_backend import _Launch, _loss
@@ -201,5 +203,5 @@ def _make_float_batch(n, d, h, c, dt):
     t = dt.type
     consts = StepConsts(one=t(1.0), eps=t(LOG_EPSILON), n=t(n), lr=t(0), mu=t(0), decay=t(0),
                         one_minus_decay=t(0), c1=t(0), c2=t(0), opt_eps=t(0),
-                        lr_t=np.float64(0.0))
+                        lr_t=np.float64(0.0), mu_mu=t(0), nesterov_step=t(0), wd=t(0))
     return FloatBatch(data, state, work, consts, chunk)

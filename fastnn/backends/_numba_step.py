@@ -33,6 +33,7 @@ from ._numba_kernels import (
     _argmax,
     _bias_act,
     _check_index,
+    _compress_nonzero,
     _layer2_grads,
     _prange_only,
     _softmax_ce_row,
@@ -42,7 +43,7 @@ from ._numba_kernels import (
 #: variant per optimizer, as Numba's literal dispatch makes, cost a whole compile each);
 #: GRAD_ONLY updates nothing and leaves the first layer's gradient in ``work.dW1_out``
 #: (``TwoLayerNet.gradient``).
-SGD, MOMENTUM, ADAGRAD, RMSPROP, ADAM, GRAD_ONLY = range(6)
+SGD, MOMENTUM, ADAGRAD, RMSPROP, ADAM, GRAD_ONLY, NESTEROV = range(7)
 
 # The fused step's arguments, named on both sides of the call (Numba compiles attribute access
 # of a namedtuple to the same code as a slot index).
@@ -67,19 +68,25 @@ StepWork = namedtuple("StepWork", "Z1 A1p Z2 dZ2 dZ1p W2Tp dW2T bounds terms hit
                                   "db2 tasks claims dW1_out")
 #: Scalars in the working dtype: 1, the log epsilon, the batch size as a divisor, the rate; the
 #: optimizer's coefficients (momentum ``mu``; RMSprop's ``decay`` and ``1 - decay``; Adam's
-#: ``1 - beta1``, ``1 - beta2``; the optimizers' ``1e-7``); Adam's bias-corrected rate ``lr_t``
-#: is a float64 in every dtype, as NumPy computes it.
-StepConsts = namedtuple("StepConsts", "one eps n lr mu decay one_minus_decay c1 c2 opt_eps lr_t")
+#: ``1 - beta1``, ``1 - beta2``; the optimizers' ``1e-7``; Nesterov's ``mu * mu`` and
+#: ``(1 + mu) * lr``; the weight decay ``wd``); Adam's bias-corrected rate ``lr_t`` is a float64
+#: in every dtype, as NumPy computes it.
+StepConsts = namedtuple("StepConsts", "one eps n lr mu decay one_minus_decay c1 c2 opt_eps lr_t "
+                                      "mu_mu nesterov_step wd")
 
 
 # --- the optimizers' rules, element by element ---------------------------------------------------
 
 @njit(cache=True)
-def _update(opt, p, g, s1, s2, c):
-    """One optimizer step on the 1-d spans ``p`` (in place) with gradient ``g`` and state
-    ``s1``/``s2``, as ``fastnn.optimizers`` computes it term for term. Not inlined: one copy
-    of the five rules serves every call site (each copy costs compile time, not speed)."""
+def _update(opt, p, g, s1, s2, c, wd):
+    """One optimizer step on the 1-d spans ``p`` (in place) with gradient ``g`` (scratch: the
+    weight decay ``wd * p`` is added to it first, when ``wd`` is not 0) and state ``s1``/``s2``,
+    as ``fastnn.optimizers`` computes it term for term. Not inlined: one copy of the rules
+    serves every call site (each copy costs compile time, not speed)."""
     n = p.shape[0]
+    if wd != 0:
+        for j in range(n):
+            g[j] = g[j] + wd * p[j]
     if opt == SGD:
         for j in range(n):
             p[j] = p[j] - c.lr * g[j]
@@ -88,6 +95,12 @@ def _update(opt, p, g, s1, s2, c):
             v = c.mu * s1[j] - c.lr * g[j]
             s1[j] = v
             p[j] = p[j] + v
+    elif opt == NESTEROV:
+        for j in range(n):
+            p[j] = p[j] + c.mu_mu * s1[j]
+            p[j] = p[j] - c.nesterov_step * g[j]
+            v = s1[j] * c.mu
+            s1[j] = v - c.lr * g[j]
     elif opt == ADAGRAD:
         for j in range(n):
             h = s1[j] + g[j] * g[j]
@@ -114,7 +127,7 @@ def _update_rows(opt, P, G, S1, S2, k0, k1, h, c):
     uses1, uses2 = opt != SGD, opt == ADAM
     for k in range(k0, k1):
         _update(opt, P[k], G[k, :h], S1[k] if uses1 else S1.reshape(-1)[:0],
-                S2[k] if uses2 else S2.reshape(-1)[:0], c)
+                S2[k] if uses2 else S2.reshape(-1)[:0], c, c.wd)
 
 
 # --- the fused step ------------------------------------------------------------------------------
@@ -145,10 +158,11 @@ def fused_step(data, params, state, work, idx, consts, act, opt, chunk, n_thread
     # 2. dW1 = X.T @ dZ1 by chunks of W1's rows, each updated at once, and layer 2's grads
     for _ in prange(n_threads):
         _gradient_worker(data, params, state, work, consts, opt, chunk)
-    _update(opt, b1, work.db1, state.b1_1, state.b1_2, consts)
+    no_decay = consts.wd - consts.wd  # the biases are not decayed
+    _update(opt, b1, work.db1, state.b1_1, state.b1_2, consts, no_decay)
     _update(opt, W2.reshape(-1), work.dW2.reshape(-1), state.W2_1.reshape(-1),
-            state.W2_2.reshape(-1), consts)
-    _update(opt, b2, work.db2, state.b2_1, state.b2_2, consts)
+            state.W2_2.reshape(-1), consts, consts.wd)
+    _update(opt, b2, work.db2, state.b2_1, state.b2_2, consts, no_decay)
     total, n_correct = 0.0, 0
     for i in range(n):
         total += work.terms[i]
@@ -290,22 +304,18 @@ def _float_sample_worker(X, data, params, work, consts, act, chunk):
     block = fetch_add(work.claims, SAMPLE_CLAIMS, 1)
     while block < n_blocks:
         for i in range(block * SAMPLES_PER_CLAIM, min(n, (block + 1) * SAMPLES_PER_CLAIM)):
-            start, c, bad, ch = i * d, i * d, 0, 0
-            for k in range(d):
-                x = X[i, k]
-                pixels[c] = k
-                values[c] = x
-                c += x != 0
-                t = x - x
-                bad |= t != t
-                while ch * chunk <= k and ch < bounds.shape[0]:
-                    bounds[ch, i] = c - (x != 0)
+            start = i * d
+            stop, finite = _compress_nonzero(X[i], pixels, values, start)
+            ch = 0
+            for p in range(start, stop):
+                while ch * chunk <= pixels[p]:
+                    bounds[ch, i] = p
                     ch += 1
             while ch < bounds.shape[0]:
-                bounds[ch, i] = c
+                bounds[ch, i] = stop
                 ch += 1
-            _sample(i, start, c, data.y[i], data, params, work, consts, act, z1)
-            if bad:
+            _sample(i, start, stop, data.y[i], data, params, work, consts, act, z1)
+            if not finite:
                 work.hits[i] = -1
         block = fetch_add(work.claims, SAMPLE_CLAIMS, 1)
 

@@ -177,7 +177,7 @@ def _predict_u8_in(activation, h, zero_images=False, inf_weight=False):
 
 
 def _step_in(activation, h, batch=64, zero_images=False, inf_weight=False, optimizer="sgd",
-             steps=1):
+             steps=1, weight_decay=0.0):
     def make(rng, dt):
         x, y = _images(rng)
         if zero_images:
@@ -187,9 +187,10 @@ def _step_in(activation, h, batch=64, zero_images=False, inf_weight=False, optim
         params = _net(rng, dt, h, scale=0.01)
         if inf_weight:  # pixel 0 is 0 in every MNIST image: 0 * inf = nan must count
             params["W1"][0, 0] = np.inf
-        lr = {"sgd": 0.05, "momentum": 0.05, "adagrad": 0.05}.get(optimizer, 0.001)
+        lr = {"sgd": 0.05, "momentum": 0.05, "nesterov": 0.05, "adagrad": 0.05}.get(optimizer,
+                                                                                   0.001)
         return {"x_u8": x, "y": y, "params": params, "idx": idx, "activation": activation,
-                "lr": lr, "optimizer": optimizer, "steps": steps}
+                "lr": lr, "optimizer": optimizer, "steps": steps, "weight_decay": weight_decay}
     return make
 
 
@@ -251,7 +252,8 @@ def _run(backend, kernel, inp):
         from ..optimizers import make_optimizer
 
         params = {k: v.copy() for k, v in inp["params"].items()}
-        optimizer = make_optimizer(inp.get("optimizer", "sgd"), inp["lr"])
+        optimizer = make_optimizer(inp.get("optimizer", "sgd"), inp["lr"],
+                                   weight_decay=inp.get("weight_decay", 0.0))
         n = len(inp["idx"]) // inp.get("steps", 1)
         step = backend.make_train_step(inp["x_u8"], inp["y"], params, inp["activation"],
                                        optimizer, n)
@@ -371,7 +373,11 @@ def _table():
             *(Comparison("train_step", f"{act} h={h} {opt} 3 steps",
                          _step_in(act, h, optimizer=opt, steps=3),
                          NORMALISING_FLOAT32_FACTOR if opt in ("adagrad", "rmsprop") else 1.0)
-              for opt in ("momentum", "adagrad", "rmsprop", "adam") for h in (7, 50)),
+              for opt in ("momentum", "nesterov", "adagrad", "rmsprop", "adam") for h in (7, 50)),
+            *(Comparison("train_step", f"{act} h=50 {opt} weight decay 0.01, 3 steps",
+                         _step_in(act, 50, optimizer=opt, steps=3, weight_decay=0.01),
+                         NORMALISING_FLOAT32_FACTOR if opt in ("adagrad", "rmsprop") else 1.0)
+              for opt in ("sgd", "nesterov", "adam")),
             Comparison("train_step", f"{act} h=50 all-zero images",
                        _step_in(act, 50, zero_images=True)),
         ]
