@@ -205,11 +205,14 @@ def _cmd_train(args) -> int:
 
     from tqdm.auto import tqdm
 
-    iters_width = len(str(config.iters))
+    from fastnn.datasets import catalog
+
+    n_train = catalog.info(config.dataset).n_train
+    iters_width = len(str(config.iterations(n_train)))
 
     def on_evaluation(iteration, history):
-        tqdm.write(_evaluation_line(iteration, history, config.batch_size, iters_width),
-                   file=sys.stdout)
+        tqdm.write(_evaluation_line(iteration, history, config.batch_size, iters_width,
+                                    n_train), file=sys.stdout)
 
     try:
         with warnings.catch_warnings():
@@ -229,6 +232,8 @@ def _cmd_train(args) -> int:
         return 130
     except (ValueError, TypeError, backends.BackendUnavailableError) as exc:
         return _error(_with_flag_names(str(exc)))
+    except FileNotFoundError as exc:  # a data set that is not installed: the message says how
+        return _error(exc)
 
     print(f"test accuracy: {result.test_accuracy * 100:.2f} %  (backend {result.backend}, "
           f"{result.iterations} iterations in {result.seconds:.1f} s)")

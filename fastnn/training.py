@@ -30,6 +30,7 @@ from ._memory import check_fits
 from ._threads import limit_threads
 from ._validation import frozen
 from .config import TrainConfig, config_fields, parameters_doc
+from .datasets import catalog
 from .network import TwoLayerNet
 from .optimizers import make_optimizer
 
@@ -101,7 +102,7 @@ class TrainResult:
     config : TrainConfig
         The parameters of the run.
     iterations : int
-        Iterations done (``config.iters`` unless the run stopped early).
+        Iterations done (``config.iterations(n_train)`` unless the run stopped early).
     stop_reason : str
         ``"completed"`` or ``"interrupted"`` (Ctrl-C; see :class:`TrainingInterrupted`).
     chance_accuracy : float
@@ -153,9 +154,10 @@ class _StopOnInterrupt:
 
 
 def train(config=None, /, *, progress=False, callback=None, data=None, **params):
-    """Train a 784-hidden-10 network on MNIST, as the teaching program does.
+    """Train a 784-hidden-10 network on MNIST (or Fashion-MNIST), as the teaching program does.
 
-    The defaults are the teaching program's settings. With ``seed=s`` the initial weights and
+    The defaults are the teaching program's settings: 10,000 iterations unless ``iters`` or
+    ``epochs`` says otherwise. With ``seed=s`` the initial weights and
     the mini-batches are drawn from ``np.random.RandomState(s)`` in the same order as the
     teaching program draws them from NumPy's global state after ``np.random.seed(s)``: the
     weights with ``randn``, each mini-batch with ``choice(60000, batch_size)`` (uniform, with
@@ -173,8 +175,9 @@ def train(config=None, /, *, progress=False, callback=None, data=None, **params)
     callback : callable, optional
         ``callback(iteration, history)`` after each evaluation.
     data : tuple, optional
-        ``(x_train, y_train, x_test, y_test)`` with x as uint8 (N, 784) and y as integer labels;
-        default the bundled MNIST.
+        ``(x_train, y_train, x_test, y_test)`` with x as uint8 (N, 784) and y as integer labels,
+        instead of the data set ``dataset`` names (the network's metadata then leaves the data
+        set and its class names unknown).
 
     Returns
     -------
@@ -189,17 +192,21 @@ def train(config=None, /, *, progress=False, callback=None, data=None, **params)
         level; lower the learning rate.
     """
     config = _make_config(config, params)
-    x_train, y_train, x_test, y_test = _training_data(data)
-    dataset, class_names, image_shape = (
-        ("mnist", [str(d) for d in range(N_CLASSES)], [28, 28]) if data is None
-        else (None, None, None))
+    if callback is not None and not callable(callback):
+        raise TypeError(f"callback must be callable, got {type(callback).__name__}")
+    x_train, y_train, x_test, y_test = _training_data(data, config.dataset)
+    if data is None:
+        known = catalog.info(config.dataset)
+        dataset, class_names, image_shape = (known.name, list(known.class_names),
+                                              list(known.image_shape))
+    else:  # the caller's arrays: what they are is not known here
+        dataset = class_names = image_shape = None
     n_train = x_train.shape[0]
     if config.batch_size > n_train:
         raise ValueError(f"batch_size must be <= {n_train}, got {config.batch_size}")
+    n_iters = config.iterations(n_train)
     eval_every = config.eval_every or math.ceil(n_train / config.batch_size)
-    if callback is not None and not callable(callback):
-        raise TypeError(f"callback must be callable, got {type(callback).__name__}")
-    bar = _progress_bar(progress, config.iters)
+    bar = _progress_bar(progress, n_iters)
 
     check_fits(_run_bytes(config, x_train.shape[1]),
                f"a run with hidden_size={config.hidden_size} and batch_size={config.batch_size}")
@@ -234,7 +241,7 @@ def train(config=None, /, *, progress=False, callback=None, data=None, **params)
         start = time.perf_counter()
         try:
             evaluate(0)
-            while i < config.iters and not interrupt.hit:
+            while i < n_iters and not interrupt.hit:
                 i += 1
                 loss, n_correct = step(draw_batch())
                 losses.append(loss)
@@ -243,7 +250,7 @@ def train(config=None, /, *, progress=False, callback=None, data=None, **params)
                 stuck = stuck + 1 if loss > DIVERGENCE_FACTOR * chance_loss else 0
                 if not math.isfinite(loss) or is_stuck(losses, stuck, chance_loss):
                     _diverged(i, loss, config, history, stuck)
-                last = i == config.iters or interrupt.hit
+                last = i == n_iters or interrupt.hit
                 if i % eval_every == 0 or last:
                     if not network.params_finite():
                         _diverged(i, loss, config, history, stuck, params=True)
@@ -310,12 +317,11 @@ def _known(params):
     return params
 
 
-def _training_data(data):
+def _training_data(data, dataset):
     """``(x_train, y_train, x_test, y_test)`` checked, C-ordered and read-only: a writable array
     is copied, so that editing it during or after the run cannot reach what the run uses."""
     if data is None:
-        from .datasets.mnist import load_arrays
-        return load_arrays()
+        return catalog.load_dataset(dataset)
     try:
         x_train, y_train, x_test, y_test = data
     except (TypeError, ValueError):

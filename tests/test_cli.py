@@ -4,6 +4,7 @@ import contextlib
 import functools
 import inspect
 import io
+import math
 import os
 import re
 import subprocess
@@ -68,6 +69,27 @@ def test_train_writes_a_png(tiny_run):
     assert image[..., :3].std() > 0.05
 
 
+def test_epochs_run_whole_passes_over_the_training_set(capsys):
+    code = main(["train", "--epochs", "2", "--batch-size", "4096", "--hidden", "8",
+                 "--backend", "numpy", "--no-progress", "--no-plot"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    _, _, n_iters = FINAL_LINE.search(out).groups()
+    assert int(n_iters) == 2 * math.ceil(60000 / 4096) == 30
+    assert [int(e[0]) for e in EVAL_LINE.findall(out)] == [0, 15, 30]  # every epoch
+
+
+def test_a_missing_data_set_says_how_to_get_it(monkeypatch, tmp_path, capsys):
+    from fastnn.datasets import mnist
+
+    monkeypatch.delenv("FASTNN_DATA_DIR", raising=False)
+    monkeypatch.setattr(mnist, "FASHION_MNIST_DIR", str(tmp_path / "none"))
+    assert main(["train", "--dataset", "fashion-mnist", "--no-plot", "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("fastnn: error: Fashion-MNIST not found")
+    assert "apt-get install dataset-fashion-mnist" in err and "Traceback" not in err
+
+
 def test_train_saves_the_weights(tiny_run):
     assert f"weights written to {tiny_run.save}" in tiny_run.out
     with np.load(tiny_run.save) as saved:
@@ -95,6 +117,9 @@ def test_evaluation_line_format():
     (["--hidden", "-5"], "--hidden"),
     (["--threads", "0"], "--threads"),
     (["--plot", "curves.pgn"], ".pgn"),
+    (["--epochs", "0"], "--epochs"),
+    (["--iters", "5", "--epochs", "2"], "--iters, --epochs"),
+    (["--dataset", "cifar"], "--dataset"),
 ])
 def test_bad_values_exit_2_naming_the_argument(argv, flag, capsys):
     code = main(["train", "--no-plot" if flag != ".pgn" else "--no-progress", *argv])
@@ -141,7 +166,11 @@ def test_every_flag_reaches_train(fake_train, tmp_path, capsys):
     assert kwargs["config"].to_dict() == dict(
         backend="numpy", iters=4, batch_size=7, learning_rate=0.3, hidden_size=11,
         activation="sigmoid", optimizer="adam", weight_init_std=0.2, dtype="float32", seed=9,
-        eval_every=2, shuffle=True, full_train_eval=True, threads=None)
+        eval_every=2, shuffle=True, full_train_eval=True, threads=None, epochs=None,
+        dataset="mnist")
+    assert main(["train", "--epochs", "3", "--dataset", "fashion-mnist", "--no-plot"]) == 0
+    config = fake_train.calls[-1]["config"]
+    assert (config.epochs, config.iters, config.dataset) == (3, None, "fashion-mnist")
     assert kwargs["progress"] is False
 
 
@@ -151,8 +180,8 @@ def test_defaults_are_train_defaults(fake_train, capsys):
     defaults = {name: p.default for name, p in inspect.signature(training.train).parameters.items()}
     config = kwargs["config"]
     for name in ("backend", "hidden_size", "activation", "optimizer", "learning_rate",
-                 "batch_size", "iters", "weight_init_std", "dtype", "seed", "eval_every",
-                 "shuffle", "full_train_eval", "threads"):
+                 "batch_size", "iters", "epochs", "weight_init_std", "dtype", "seed",
+                 "eval_every", "shuffle", "full_train_eval", "threads", "dataset"):
         assert getattr(config, name) == defaults[name], name
     assert config == TrainConfig()
 
