@@ -1,4 +1,4 @@
-"""The ``fastnn`` command: ``fastnn train | info | check | bench``.
+"""The ``fastnn`` command: ``fastnn train | evaluate | info | check | bench``.
 
 Each subcommand is a function of the parsed arguments that returns the exit status, so
 :func:`main` can be called from tests and scripts as well as from the console script. The
@@ -56,6 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"{PROG} {fastnn.__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_train(commands)
+    from fastnn import _cmd_evaluate
+
+    _cmd_evaluate.add_parser(commands, _HelpFormatter)
     info = commands.add_parser(
         "info", formatter_class=_HelpFormatter, help="versions, backends, threads and data",
         description="Show fastnn's version, library versions, which backends work here (and\n"
@@ -103,7 +106,11 @@ def _add_train(commands):
                         "format (.png, .pdf, .svg, ...)")
     p.add_argument("--no-plot", action="store_true", help="do not write the curves")
     p.add_argument("--save", metavar="PATH",
-                   help="write the trained weights W1 b1 W2 b2 to this .npz file")
+                   help="write the trained network to this model file (.npz; read it with "
+                        "'fastnn evaluate', 'fastnn predict' or fastnn.load_model)")
+    p.add_argument("--report", metavar="DIR",
+                   help="after training, write the confusion matrix, the misclassified test "
+                        "images and the hidden units' weights as PNG files into DIR")
     return p
 
 
@@ -146,7 +153,7 @@ def _main(argv):
         parser.print_help()
         return 2
     command = {"train": _cmd_train, "info": _cmd_info, "check": _cmd_check,
-               "bench": _cmd_bench}[args.command]
+               "bench": _cmd_bench, "evaluate": _cmd_evaluate}[args.command]
     try:
         return command(args)
     except BrokenPipeError:  # `fastnn info | head`: the reader left, which is not an error
@@ -198,6 +205,10 @@ def _cmd_train(args) -> int:
             check_output_path(plot_path, "--plot")
         if args.save:
             check_output_path(args.save, "--save")
+        if args.report:
+            from fastnn._cmd_evaluate import check_report_dir
+
+            check_report_dir(args.report)
     except ValueError as exc:
         return _error(exc)
     except OSError as exc:
@@ -228,7 +239,7 @@ def _cmd_train(args) -> int:
         result = stop.result
         print(f"{PROG}: interrupted at iteration {result.iterations}; test accuracy so far "
               f"{result.test_accuracy * 100:.2f} %", file=sys.stderr)
-        _write_outputs(result, plot_path, args.save, "so far")
+        _write_outputs(result, plot_path, args.save, "so far", args.report)
         return 130
     except (ValueError, TypeError, backends.BackendUnavailableError) as exc:
         return _error(_with_flag_names(str(exc)))
@@ -237,16 +248,32 @@ def _cmd_train(args) -> int:
 
     print(f"test accuracy: {result.test_accuracy * 100:.2f} %  (backend {result.backend}, "
           f"{result.iterations} iterations in {result.seconds:.1f} s)")
-    status = _write_outputs(result, plot_path, args.save)
+    status = _write_outputs(result, plot_path, args.save, report_dir=args.report)
     if result.at_chance:
         print(f"{PROG}: error: {training.at_chance_message(result)}", file=sys.stderr)
         return 3
     return status
 
 
-def _write_outputs(result, plot_path, save_path, what=""):
-    """Write the curves and the weights; 0, or 1 if one could not be written. A second Ctrl-C
-    while writing leaves the previous file (the writer is atomic) and is reported."""
+def _write_outputs(result, plot_path, save_path, what="", report_dir=None):
+    """Write the curves, the weights and the report; 0, or 1 if one could not be written. A
+    second Ctrl-C while writing leaves the previous file (the writer is atomic) and is
+    reported."""
+    status = _write_files(result, plot_path, save_path, what)
+    if report_dir and status != 130:
+        from fastnn import _cmd_evaluate
+
+        try:
+            evaluation = fastnn.evaluate(result.network, dataset=result.config.dataset)
+        except KeyboardInterrupt:
+            print(f"{PROG}: interrupted again: the report was not written", file=sys.stderr)
+            return 130
+        written = _cmd_evaluate.write_report(evaluation, result.network, report_dir, what)
+        status = written if written else status
+    return status
+
+
+def _write_files(result, plot_path, save_path, what):
     status = 0
     outputs = []
     if plot_path is not None:
@@ -313,6 +340,14 @@ def _plot(history, plot_path, title, what=None):
     else:
         print(f"{what} written to {written}")
     return None
+
+
+# -- evaluate -----------------------------------------------------------------------------------
+
+def _cmd_evaluate(args) -> int:
+    from fastnn import _cmd_evaluate
+
+    return _cmd_evaluate.run(args)
 
 
 # -- info ---------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ import numpy as np
 
 from ._io import atomic_write
 
-__all__ = ["plot_history", "check_plot_path", "HISTORY_KEYS"]
+__all__ = ["plot_history", "check_plot_path", "new_figure", "save_figure", "HISTORY_KEYS"]
 
 #: Keys :func:`plot_history` reads from a training history.
 HISTORY_KEYS = ("train_loss", "eval_iter", "train_acc", "test_acc")
@@ -57,6 +57,26 @@ def check_plot_path(path) -> Path:
     return path
 
 
+def new_figure(size, dpi=_DPI):
+    """A :class:`~matplotlib.figure.Figure` of ``size`` inches on an Agg canvas (no pyplot), with
+    a constrained layout."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=size, dpi=dpi, layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def save_figure(fig, path) -> Path:
+    """Save ``fig`` to ``path`` atomically (see :mod:`fastnn._io`); the extension picks the
+    format. Returns the absolute path."""
+    path = check_plot_path(path)
+    with atomic_write(path) as fh:
+        fig.savefig(fh, format=path.suffix[1:].lower())
+    return path
+
+
 def plot_history(history, path, *, title=None) -> Path:
     """Draw the loss and accuracy curves of a training run into an image file.
 
@@ -89,21 +109,13 @@ def plot_history(history, path, *, title=None) -> Path:
     """
     loss, eval_iter, train_acc, test_acc = _validate(history)
     path = check_plot_path(path)
-
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=_FIGSIZE, dpi=_DPI, layout="constrained")
-    FigureCanvasAgg(fig)
+    fig = new_figure(_FIGSIZE)
     ax_loss, ax_acc = fig.subplots(1, 2)
     _draw_loss(ax_loss, loss)
     _draw_accuracy(ax_acc, eval_iter, train_acc, test_acc)
     if title:
         fig.suptitle(title)
-
-    with atomic_write(path) as fh:
-        fig.savefig(fh, format=path.suffix[1:].lower())
-    return path
+    return save_figure(fig, path)
 
 
 def _validate(history):
