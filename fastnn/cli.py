@@ -56,9 +56,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"{PROG} {fastnn.__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_train(commands)
-    from fastnn import _cmd_evaluate
+    from fastnn import _cmd_evaluate, _cmd_predict
 
     _cmd_evaluate.add_parser(commands, _HelpFormatter)
+    _cmd_predict.add_parser(commands, _HelpFormatter)
     info = commands.add_parser(
         "info", formatter_class=_HelpFormatter, help="versions, backends, threads and data",
         description="Show fastnn's version, library versions, which backends work here (and\n"
@@ -153,7 +154,8 @@ def _main(argv):
         parser.print_help()
         return 2
     command = {"train": _cmd_train, "info": _cmd_info, "check": _cmd_check,
-               "bench": _cmd_bench, "evaluate": _cmd_evaluate}[args.command]
+               "bench": _cmd_bench, "evaluate": _cmd_evaluate,
+               "predict": _cmd_predict}[args.command]
     try:
         return command(args)
     except BrokenPipeError:  # `fastnn info | head`: the reader left, which is not an error
@@ -348,6 +350,12 @@ def _cmd_evaluate(args) -> int:
     from fastnn import _cmd_evaluate
 
     return _cmd_evaluate.run(args)
+
+
+def _cmd_predict(args) -> int:
+    from fastnn import _cmd_predict
+
+    return _cmd_predict.run(args)
 
 
 # -- info ---------------------------------------------------------------------------------------

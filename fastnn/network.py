@@ -158,6 +158,38 @@ class TwoLayerNet:
         predicted = self._predict_labels(X)
         return predicted[0] if was_1d else predicted
 
+    def predict_images(self, images, class_names=None):
+        """Predict the class of your own images: PNG or JPEG files, Pillow images or arrays.
+
+        Each image is first made MNIST-like, as MNIST itself was made: grey, inverted when
+        the ink is dark on light paper, cropped to the ink, scaled to fit 20x20 keeping its
+        aspect ratio, and centred by its centre of mass in 28x28 (see :mod:`fastnn.images`).
+
+        Parameters
+        ----------
+        images : path, PIL.Image, array, or a sequence of them
+            Arrays of shape (rows, cols), (rows, cols, 3) or (rows, cols, 4), any range.
+        class_names : sequence of str, optional
+            Default :attr:`metadata`'s (a network from :func:`fastnn.train` has them), else
+            ``"0" .. "9"``.
+
+        Returns
+        -------
+        fastnn.images.ImagePredictions
+            ``labels``, ``names``, ``probabilities`` (n_images, output_size), the ``inputs``
+            as seen (n_images, 28, 28) uint8, and ``top(k)``.
+
+        Raises
+        ------
+        ValueError
+            If the network does not take 28x28 = 784 inputs (before any image is read).
+        fastnn.images.ImageError
+            Naming the image: not an image, empty, damaged, too small or blank.
+        """
+        from .images import predict_images
+
+        return predict_images(self, images, class_names)
+
     def numerical_gradient(self, x, t):
         """Central-difference gradient of :meth:`loss` for each parameter (slow; for checks).
 
