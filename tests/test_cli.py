@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import fastnn
-from fastnn import TrainConfig, backends, cli, training
+from fastnn import TrainConfig, _cmd_train, backends, cli, training
 from fastnn.backends.interface import Backend
 from fastnn.cli import main
 
@@ -100,7 +100,7 @@ def test_train_saves_the_weights(tiny_run):
 def test_evaluation_line_format():
     history = {"train_loss": [1.0] * 1000 + [0.25, 0.75] * 86, "eval_iter": [0, 1000, 1172],
                "train_acc": [0.1, 0.9, 0.9412], "test_acc": [0.1, 0.9, 0.9398]}
-    line = cli._evaluation_line(1172, history, batch_size=512, width=5)
+    line = _cmd_train._evaluation_line(1172, history, batch_size=512, width=5)
     # epoch = 1172 * 512 / 60000; the loss averages the 172 iterations since iteration 1000
     assert line == "iter  1172  epoch  10.0  loss 0.5000  train 0.9412  test 0.9398"
 
