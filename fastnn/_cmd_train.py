@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import math
 import sys
+import types
 
 import fastnn
 from fastnn import backends
 from fastnn.cli import PROG, _error, _with_flag_names
 from fastnn.config import TrainConfig, config_fields
+from fastnn.history import write_history
 
 __all__ = ["add_parser", "run", "DEFAULT_PLOT"]
 
@@ -46,6 +48,9 @@ def add_parser(commands, formatter_class):
     p.add_argument("--save", metavar="PATH",
                    help="write the trained network to this model file (.npz; read it with "
                         "'fastnn evaluate', 'fastnn predict' or fastnn.load_model)")
+    p.add_argument("--history", metavar="PATH",
+                   help="write every iteration's loss and every evaluation to this .csv or "
+                        ".json file (the names of TrainResult.history)")
     p.add_argument("--report", metavar="DIR",
                    help="after training, write the confusion matrix, the misclassified test "
                         "images and the hidden units' weights as PNG files into DIR")
@@ -56,25 +61,13 @@ def run(args) -> int:
     import warnings
 
     from fastnn import training
-    from fastnn._io import check_output_path
 
     try:
         config = TrainConfig(**{f.name: getattr(args, f.name) for f in config_fields()})
     except (ValueError, TypeError, backends.BackendUnavailableError) as exc:
         return _error(_with_flag_names(str(exc)))
-    plot_path = None
     try:  # an unwritable output must fail now, not after a long run
-        if not args.no_plot:
-            from fastnn import plotting
-
-            plot_path = plotting.check_plot_path(args.plot)
-            check_output_path(plot_path, "--plot")
-        if args.save:
-            check_output_path(args.save, "--save")
-        if args.report:
-            from fastnn._cmd_evaluate import check_report_dir
-
-            check_report_dir(args.report)
+        out = _outputs(args)
     except ValueError as exc:
         return _error(exc)
     except OSError as exc:
@@ -98,14 +91,16 @@ def run(args) -> int:
                                     callback=on_evaluation)
     except fastnn.TrainingDivergedError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
-        _plot(exc.history, plot_path, _title(config, config.to_dict()["backend"], "diverged"),
-              "curves so far")
+        backend, history = exc.backend or config.to_dict()["backend"], exc.history
+        _plot(history, out.plot, _title(config, backend, "diverged"), "curves so far")
+        if out.history:
+            _best_effort("history so far", lambda: write_history(history, out.history))
         return 3
     except fastnn.TrainingInterrupted as stop:
         result = stop.result
         print(f"{PROG}: interrupted at iteration {result.iterations}; test accuracy so far "
               f"{result.test_accuracy * 100:.2f} %", file=sys.stderr)
-        _write_outputs(result, plot_path, args.save, "so far", args.report)
+        _write_outputs(result, out, "so far")
         return 130
     except (ValueError, TypeError, backends.BackendUnavailableError) as exc:
         return _error(_with_flag_names(str(exc)))
@@ -114,40 +109,56 @@ def run(args) -> int:
 
     print(f"test accuracy: {result.test_accuracy * 100:.2f} %  (backend {result.backend}, "
           f"{result.iterations} iterations in {result.seconds:.1f} s)")
-    status = _write_outputs(result, plot_path, args.save, report_dir=args.report)
+    status = _write_outputs(result, out)
     if result.at_chance:
         print(f"{PROG}: error: {training.at_chance_message(result)}", file=sys.stderr)
         return 3
     return status
 
 
-def _write_outputs(result, plot_path, save_path, what="", report_dir=None):
-    """Write the curves, the weights and the report; 0, or 1 if one could not be written. A
-    second Ctrl-C while writing leaves the previous file (the writer is atomic) and is
-    reported."""
-    status = _write_files(result, plot_path, save_path, what)
-    if report_dir and status != 130:
-        from fastnn import _cmd_evaluate
+def _outputs(args):
+    """The output files of a run, each checked now (an unwritable one must fail before a long
+    run, not after): ``plot``, ``save``, ``history`` paths and the ``report`` folder, or None.
+    Raises ValueError (a format that cannot be written) or OSError (a path that cannot)."""
+    from fastnn._io import check_output_path
 
-        try:
-            evaluation = fastnn.evaluate(result.network, dataset=result.config.dataset)
-        except KeyboardInterrupt:
-            print(f"{PROG}: interrupted again: the report was not written", file=sys.stderr)
-            return 130
-        written = _cmd_evaluate.write_report(evaluation, result.network, report_dir, what)
-        status = written if written else status
-    return status
+    plot = None
+    if not args.no_plot:
+        from fastnn import plotting
+
+        plot = plotting.check_plot_path(args.plot)
+        check_output_path(plot, "--plot")
+    if args.save:
+        check_output_path(args.save, "--save")
+    history = None
+    if args.history:
+        from fastnn.history import check_history_path
+
+        history = check_history_path(args.history)
+        check_output_path(history, "--history")
+    if args.report:
+        from fastnn._cmd_evaluate import check_report_dir
+
+        check_report_dir(args.report)
+    return types.SimpleNamespace(plot=plot, save=args.save, history=history,
+                                 report=args.report)
 
 
-def _write_files(result, plot_path, save_path, what):
-    status = 0
-    outputs = []
-    if plot_path is not None:
-        outputs.append(("curves", lambda: _plot(result.history, plot_path, _title(
+def _write_outputs(result, out, what=""):
+    """Write the curves, the history, the weights and the report; 0, or 1 if one could not be
+    written. A second Ctrl-C while writing leaves the previous file (the writer is atomic) and
+    is reported (130)."""
+    files = []
+    if out.plot is not None:
+        files.append(("curves", out.plot, lambda: _plot(result.history, out.plot, _title(
             result.config, result.backend, result.stop_reason, result.iterations))))
-    if save_path:
-        outputs.append(("weights", lambda: result.network.save(save_path)))
-    for name, write in outputs:
+    if out.history is not None:
+        files.append(("history", out.history, lambda: write_history(result.history,
+                                                                    out.history)))
+    if out.save:
+        files.append(("weights", out.save, lambda: result.network.save(out.save)))
+    status = 0
+    for name, target, write in files:
         label = f"{name} {what}".strip()
         try:
             written = write()
@@ -155,13 +166,32 @@ def _write_files(result, plot_path, save_path, what):
             print(f"{PROG}: interrupted again: the {label} were not written", file=sys.stderr)
             return 130
         except (OSError, ValueError) as exc:
-            target = plot_path if name == "curves" else save_path
             print(f"{PROG}: error: cannot write the {label} to {target}: {exc}",
                   file=sys.stderr)
             status = 1
         else:
             print(f"{label} written to {written}")
+    if out.report:
+        from fastnn import _cmd_evaluate
+
+        try:
+            evaluation = fastnn.evaluate(result.network, dataset=result.config.dataset)
+        except KeyboardInterrupt:
+            print(f"{PROG}: interrupted again: the report was not written", file=sys.stderr)
+            return 130
+        status = _cmd_evaluate.write_report(evaluation, result.network, out.report,
+                                            what) or status
     return status
+
+
+def _best_effort(label, write):
+    """Write what a failed run leaves (``write() -> path``); a failure is reported, not raised."""
+    try:
+        written = write()
+    except (OSError, ValueError, KeyboardInterrupt) as exc:
+        print(f"{PROG}: could not write the {label}: {exc}", file=sys.stderr)
+    else:
+        print(f"{label} written to {written}")
 
 
 def _evaluation_line(iteration, history, batch_size, width, n_train=60000):
@@ -199,10 +229,5 @@ def _plot(history, plot_path, title, what=None):
         return plotting.plot_history(history, plot_path, title=title)
     if plot_path is None or not history:
         return None
-    try:
-        written = plotting.plot_history(history, plot_path, title=title)
-    except (OSError, ValueError, KeyboardInterrupt) as exc:
-        print(f"{PROG}: could not plot the history so far: {exc}", file=sys.stderr)
-    else:
-        print(f"{what} written to {written}")
+    _best_effort(what, lambda: plotting.plot_history(history, plot_path, title=title))
     return None

@@ -50,12 +50,15 @@ class TrainingDivergedError(FloatingPointError):
         The iteration at which the divergence was detected.
     history : dict
         The history up to that point (see :class:`TrainResult`).
+    backend : str or None
+        The name of the backend that ran.
     """
 
-    def __init__(self, message, *, iteration, history):
+    def __init__(self, message, *, iteration, history, backend=None):
         super().__init__(message)
         self.iteration = iteration
         self.history = history
+        self.backend = backend
 
 
 class TrainingInterrupted(KeyboardInterrupt):
@@ -91,8 +94,10 @@ class TrainResult:
         The trained network.
     history : dict
         ``"train_loss"``: one float per iteration (the mini-batch loss of the forward pass that
-        gave that iteration's gradient); ``"eval_iter"``: iterations at which evaluations
-        happened; ``"train_acc"``, ``"test_acc"``: one accuracy per evaluation.
+        gave that iteration's gradient, before its update); ``"eval_iter"``: the iterations
+        after which the network was evaluated (0, every ``eval_every``, the last);
+        ``"train_acc"``, ``"test_acc"``: one accuracy per evaluation. ``fastnn train --history
+        run.csv`` (or ``.json``) writes it with these names (see :mod:`fastnn.history`).
     test_accuracy : float
         Accuracy on the full test set after the last iteration.
     seconds : float
@@ -249,11 +254,12 @@ def train(config=None, /, *, progress=False, callback=None, data=None, **params)
                 run_seen += config.batch_size
                 stuck = stuck + 1 if loss > DIVERGENCE_FACTOR * chance_loss else 0
                 if not math.isfinite(loss) or is_stuck(losses, stuck, chance_loss):
-                    _diverged(i, loss, config, history, stuck)
+                    _diverged(i, loss, config, history, stuck, network.backend.name)
                 last = i == n_iters or interrupt.hit
                 if i % eval_every == 0 or last:
                     if not network.params_finite():
-                        _diverged(i, loss, config, history, stuck, params=True)
+                        _diverged(i, loss, config, history, stuck, network.backend.name,
+                                  params=True)
                     evaluate(i)
                     run_correct = run_seen = 0
                 if bar is not None:
@@ -383,7 +389,7 @@ def _progress_bar(progress, total):
                     f"(e.g. a tqdm bar), got {progress!r}")
 
 
-def _diverged(iteration, loss, config, history, stuck, params=False):
+def _diverged(iteration, loss, config, history, stuck, backend, params=False):
     if params:
         what = "the parameters are no longer finite"
     elif not math.isfinite(loss):
@@ -393,7 +399,7 @@ def _diverged(iteration, loss, config, history, stuck, params=False):
                 f"iterations without improving (now {loss:.3g})")
     raise TrainingDivergedError(
         f"training diverged at iteration {iteration}: {what}; {advice(config, history)}.",
-        iteration=iteration, history=history)
+        iteration=iteration, history=history, backend=backend)
 
 
 def _signature():
