@@ -47,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
                "Run 'fastnn COMMAND --help' for a command's options.")
     parser.add_argument("--version", action="version", version=f"{PROG} {fastnn.__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    from fastnn import _cmd_evaluate, _cmd_predict, _cmd_train
+    from fastnn import _cmd_evaluate, _cmd_gradcheck, _cmd_predict, _cmd_train
 
     _cmd_train.add_parser(commands, _HelpFormatter)
     _cmd_evaluate.add_parser(commands, _HelpFormatter)
@@ -74,6 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="examples:\n  fastnn bench\n  fastnn bench --quick --out /tmp/bench\n"
                "  fastnn bench --iters 10000 --repeats 3")
     add_bench_arguments(bench)
+    _cmd_gradcheck.add_parser(commands, _HelpFormatter)
     return parser
 
 
@@ -117,7 +118,7 @@ def _main(argv):
         return 2
     command = {"train": _cmd_train, "info": _cmd_info, "check": _cmd_check,
                "bench": _cmd_bench, "evaluate": _cmd_evaluate,
-               "predict": _cmd_predict}[args.command]
+               "predict": _cmd_predict, "gradcheck": _cmd_gradcheck}[args.command]
     try:
         return command(args)
     except BrokenPipeError:  # `fastnn info | head`: the reader left, which is not an error
@@ -166,6 +167,12 @@ def _cmd_predict(args) -> int:
     from fastnn import _cmd_predict
 
     return _cmd_predict.run(args)
+
+
+def _cmd_gradcheck(args) -> int:
+    from fastnn import _cmd_gradcheck
+
+    return _cmd_gradcheck.run(args)
 
 
 # -- info ---------------------------------------------------------------------------------------
