@@ -84,6 +84,12 @@ def run(args) -> int:
         tqdm.write(_evaluation_line(iteration, history, config.batch_size, iters_width,
                                     n_train), file=sys.stdout)
 
+    if args.no_progress:  # else train() says it, above its progress bar
+        from fastnn._warmup import compile_notice
+
+        notice = compile_notice(config)
+        if notice:
+            print(notice, file=sys.stderr, flush=True)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", fastnn.TrainingWarning)  # said below, as an error
@@ -92,7 +98,8 @@ def run(args) -> int:
     except fastnn.TrainingDivergedError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         backend, history = exc.backend or config.to_dict()["backend"], exc.history
-        _plot(history, out.plot, _title(config, backend, "diverged"), "curves so far")
+        _plot(history, out.plot, _title(config, backend, "diverged"), "curves so far",
+              exc.chance_accuracy)
         if out.history:
             _best_effort("history so far", lambda: write_history(history, out.history))
         return 3
@@ -151,7 +158,8 @@ def _write_outputs(result, out, what=""):
     files = []
     if out.plot is not None:
         files.append(("curves", out.plot, lambda: _plot(result.history, out.plot, _title(
-            result.config, result.backend, result.stop_reason, result.iterations))))
+            result.config, result.backend, result.stop_reason, result.iterations),
+            chance=result.chance_accuracy)))
     if out.history is not None:
         files.append(("history", out.history, lambda: write_history(result.history,
                                                                     out.history)))
@@ -210,24 +218,20 @@ def _evaluation_line(iteration, history, batch_size, width, n_train=60000):
 
 
 def _title(config, backend, stop_reason="completed", iterations=None):
-    title = (f"784-{config.hidden_size}-10 {config.activation}, {config.optimizer} "
-             f"lr {config.learning_rate:g}, batch {config.batch_size}, {config.dtype}, "
-             f"backend {backend}")
-    if stop_reason == "interrupted":
-        title += f" (interrupted at iteration {iterations})"
-    elif stop_reason != "completed":
-        title += f" ({stop_reason})"
-    return title
+    from fastnn.plotting import run_title
+
+    return run_title(config, backend, stop_reason, iterations)
 
 
-def _plot(history, plot_path, title, what=None):
+def _plot(history, plot_path, title, what=None, chance=None):
     """Draw ``history`` to ``plot_path``; returns the path written. With ``what`` (the curves
     of a run that failed), best effort: a failure is reported, never raised."""
     from fastnn import plotting
 
     if what is None:
-        return plotting.plot_history(history, plot_path, title=title)
+        return plotting.plot_history(history, plot_path, title=title, chance=chance)
     if plot_path is None or not history:
         return None
-    _best_effort(what, lambda: plotting.plot_history(history, plot_path, title=title))
+    _best_effort(what, lambda: plotting.plot_history(history, plot_path, title=title,
+                                                     chance=chance))
     return None

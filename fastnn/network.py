@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 
 from . import backends
@@ -239,18 +237,12 @@ class TwoLayerNet:
 
     def _numerical_gradient_bar(self, X, labels, progress):
         """A tqdm bar over the ``2 * n_params`` loss evaluations, or None."""
-        if progress is False:
-            return None
-        total = 2 * sum(int(np.size(self.params[key])) for key in PARAM_NAMES)
-        if progress is None:
-            start = time.perf_counter()
-            self._loss(X, labels)
-            if total * (time.perf_counter() - start) <= NUMERICAL_GRADIENT_BAR_SECONDS:
-                return None
-        from tqdm.auto import tqdm
+        from ._progress import estimated_bar, timed
 
-        return tqdm(total=total, desc="numerical gradient", unit="loss", disable=None,
-                    dynamic_ncols=True)
+        total = 2 * sum(int(np.size(self.params[key])) for key in PARAM_NAMES)
+        return estimated_bar(total, timed(lambda: self._loss(X, labels)),
+                             NUMERICAL_GRADIENT_BAR_SECONDS, progress=progress,
+                             desc="numerical gradient", unit="loss")
 
     def gradient(self, x, t):
         """Gradient of :meth:`loss` by backpropagation.

@@ -243,6 +243,26 @@ def test_interrupt_exits_130_and_keeps_the_curves_and_the_weights(fake_train, tm
     np.testing.assert_array_equal(back.params["W1"], net.params["W1"])
 
 
+def test_the_curves_of_an_interrupted_run_say_so_and_name_the_backend(fake_train, tmp_path,
+                                                                       monkeypatch, capsys):
+    from fastnn import plotting
+
+    drawn = {}
+    monkeypatch.setattr(plotting, "plot_history",
+                        lambda history, path, title, chance: drawn.update(
+                            title=title, chance=chance) or path)
+
+    def behaviour(kwargs):
+        raise fastnn.TrainingInterrupted(training.TrainResult(
+            network=None, history=fake_train.history, test_accuracy=0.45, seconds=0.01,
+            backend="numba", config=kwargs["config"], iterations=437,
+            stop_reason="interrupted", chance_accuracy=0.1135))
+    fake_train.behaviour = behaviour
+    assert main(["train", "--backend", "auto", "--plot", str(tmp_path / "i.png")]) == 130
+    assert drawn["title"].endswith("backend numba (interrupted at iteration 437)")
+    assert drawn["chance"] == 0.1135
+
+
 def test_a_second_interrupt_is_no_traceback_and_leaves_no_temporary_file(fake_train, tmp_path,
                                                                          capsys, monkeypatch):
     def behaviour(kwargs):
