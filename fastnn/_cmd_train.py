@@ -18,9 +18,10 @@ __all__ = ["add_parser", "run", "DEFAULT_PLOT"]
 DEFAULT_PLOT = "fastnn-curves.png"
 
 _TRAIN_EXAMPLE = """\
-example:
+examples:
   fastnn train --backend numba --iters 10000 --batch-size 512 --lr 0.05 --plot curves.png
-  fastnn train --optimizer adam --lr 0.001 --dtype float32 --save weights.npz --no-plot
+  fastnn train --optimizer adam --lr 0.001 --dtype float32 --save model.npz --no-plot
+  fastnn train --dataset fashion-mnist --epochs 20 --history run.csv --report report/
 """
 
 
@@ -28,9 +29,10 @@ def add_parser(commands, formatter_class):
     p = commands.add_parser(
         "train", formatter_class=formatter_class, epilog=_TRAIN_EXAMPLE,
         help="train the network and plot its curves",
-        description="Train the two-layer network on the bundled MNIST with mini-batch gradient\n"
-                    "descent, print train and test accuracy at each evaluation, and write the\n"
-                    "loss and accuracy curves to an image.")
+        description="Train the two-layer network on the bundled MNIST (or Fashion-MNIST) with\n"
+                    "mini-batch gradient descent, print train and test accuracy at each\n"
+                    "evaluation, and write the loss and accuracy curves to an image; optionally\n"
+                    "the model file, the history and a report of what it learned.")
     for f in config_fields():
         meta = f.metadata
         if isinstance(f.default, bool):

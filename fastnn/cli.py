@@ -1,4 +1,4 @@
-"""The ``fastnn`` command: ``fastnn train | evaluate | info | check | bench``.
+"""The ``fastnn`` command: ``train | evaluate | predict | gradcheck | info | check | bench``.
 
 Each subcommand is a function of the parsed arguments that returns the exit status, so
 :func:`main` can be called from tests and scripts as well as from the console script. The
@@ -41,9 +41,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(
         prog=PROG, formatter_class=_HelpFormatter,
-        description="Train and inspect a 784-50-10 MNIST network with a NumPy or Numba backend.",
-        epilog="example:\n  fastnn train --iters 10000\n  fastnn info\n  fastnn check\n"
-               "  fastnn bench --quick\n\n"
+        description="Train, inspect and use a 784-50-10 MNIST network with a NumPy or Numba "
+                    "backend.",
+        epilog="examples:\n  fastnn train --iters 10000 --save model.npz\n"
+               "  fastnn evaluate model.npz --report report/\n"
+               "  fastnn predict model.npz my-digit.png\n  fastnn gradcheck\n  fastnn info\n"
+               "  fastnn check\n  fastnn bench --quick\n\n"
                "Run 'fastnn COMMAND --help' for a command's options.")
     parser.add_argument("--version", action="version", version=f"{PROG} {fastnn.__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -52,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     _cmd_train.add_parser(commands, _HelpFormatter)
     _cmd_evaluate.add_parser(commands, _HelpFormatter)
     _cmd_predict.add_parser(commands, _HelpFormatter)
+    _cmd_gradcheck.add_parser(commands, _HelpFormatter)
     info = commands.add_parser(
         "info", formatter_class=_HelpFormatter, help="versions, backends, threads and data",
         description="Show fastnn's version, library versions, which backends work here (and\n"
@@ -74,7 +78,6 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="examples:\n  fastnn bench\n  fastnn bench --quick --out /tmp/bench\n"
                "  fastnn bench --iters 10000 --repeats 3")
     add_bench_arguments(bench)
-    _cmd_gradcheck.add_parser(commands, _HelpFormatter)
     return parser
 
 

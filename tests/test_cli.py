@@ -367,7 +367,7 @@ def test_threads_with_numpy_backend(fake_train, capsys):
 TRAIN_FLAGS = ("--backend", "--iters", "--batch-size", "--lr", "--hidden", "--activation",
                "--optimizer", "--weight-init-std", "--dtype", "--seed", "--eval-every",
                "--shuffle", "--full-train-eval", "--no-progress", "--plot", "--no-plot",
-               "--save", "--threads")
+               "--save", "--threads", "--epochs", "--dataset", "--history", "--report")
 
 
 def test_train_help_mentions_every_flag_with_defaults(capsys):
@@ -377,7 +377,7 @@ def test_train_help_mentions_every_flag_with_defaults(capsys):
         assert flag in out, flag
     assert "(default: 512)" in out and "(default: 0.05)" in out
     assert "(default: fastnn-curves.png)" in out
-    assert "example:" in out
+    assert "examples:" in out
 
 
 def test_every_train_argument_has_a_flag_with_help():
