@@ -7,6 +7,7 @@ The public API, re-exported here:
 * :class:`TwoLayerNet` and the teaching program's functions (``sigmoid``, ``softmax``,
   ``cross_entropy_error``, ``numerical_gradient``...) are drop-in replacements for its own
   definitions;
+* :func:`load_model` reads a saved network, :func:`evaluate` measures one class by class;
 * :func:`load_mnist` is the book-style loader of the bundled MNIST;
 * :mod:`fastnn.backends` chooses where the math runs (``"numpy"`` reference or ``"numba"``);
 * :func:`show_versions` describes the machine, the libraries and the thread pools.
@@ -18,6 +19,7 @@ from . import backends, datasets
 from ._info import show_versions
 from .config import TrainConfig
 from .datasets import load_mnist
+from .evaluation import Evaluation, evaluate
 from .functions import (
     cross_entropy_error,
     identity_function,
@@ -69,6 +71,7 @@ def load_model(path, *, backend="auto"):
 __all__ = [
     "train", "TrainConfig", "TrainResult", "TrainingDivergedError", "TrainingInterrupted",
     "TrainingWarning", "TwoLayerNet", "load_model", "ModelFileError", "load_mnist",
+    "evaluate", "Evaluation",
     "show_versions", "backends",
     "datasets", "identity_function", "step_function", "sigmoid", "sigmoid_grad", "relu",
     "relu_grad", "softmax", "mean_squared_error", "sum_squared_error", "cross_entropy_error",

@@ -1,4 +1,4 @@
-"""The ``fastnn`` command: ``fastnn train | info | check | bench``.
+"""The ``fastnn`` command: ``train | evaluate | predict | gradcheck | info | check | bench``.
 
 Each subcommand is a function of the parsed arguments that returns the exit status, so
 :func:`main` can be called from tests and scripts as well as from the console script. The
@@ -11,7 +11,6 @@ error (argparse's own, or an argument ``train()`` rejects); 3 training diverged;
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import re
 import sys
@@ -20,18 +19,11 @@ import zipfile
 
 import fastnn
 from fastnn import backends
-from fastnn.config import TrainConfig, config_fields
+from fastnn.config import config_fields
 
 __all__ = ["main", "build_parser"]
 
 PROG = "fastnn"
-DEFAULT_PLOT = "fastnn-curves.png"
-
-_TRAIN_EXAMPLE = """\
-example:
-  fastnn train --backend numba --iters 10000 --batch-size 512 --lr 0.05 --plot curves.png
-  fastnn train --optimizer adam --lr 0.001 --dtype float32 --save weights.npz --no-plot
-"""
 
 
 class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
@@ -49,13 +41,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(
         prog=PROG, formatter_class=_HelpFormatter,
-        description="Train and inspect a 784-50-10 MNIST network with a NumPy or Numba backend.",
-        epilog="example:\n  fastnn train --iters 10000\n  fastnn info\n  fastnn check\n"
-               "  fastnn bench --quick\n\n"
+        description="Train, inspect and use a 784-50-10 MNIST network with a NumPy or Numba "
+                    "backend.",
+        epilog="examples:\n  fastnn train --iters 10000 --save model.npz\n"
+               "  fastnn evaluate model.npz --report report/\n"
+               "  fastnn predict model.npz my-digit.png\n  fastnn gradcheck\n  fastnn info\n"
+               "  fastnn check\n  fastnn bench --quick\n\n"
                "Run 'fastnn COMMAND --help' for a command's options.")
     parser.add_argument("--version", action="version", version=f"{PROG} {fastnn.__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    _add_train(commands)
+    from fastnn import _cmd_evaluate, _cmd_gradcheck, _cmd_predict, _cmd_train
+
+    _cmd_train.add_parser(commands, _HelpFormatter)
+    _cmd_evaluate.add_parser(commands, _HelpFormatter)
+    _cmd_predict.add_parser(commands, _HelpFormatter)
+    _cmd_gradcheck.add_parser(commands, _HelpFormatter)
     info = commands.add_parser(
         "info", formatter_class=_HelpFormatter, help="versions, backends, threads and data",
         description="Show fastnn's version, library versions, which backends work here (and\n"
@@ -79,32 +79,6 @@ def build_parser() -> argparse.ArgumentParser:
                "  fastnn bench --iters 10000 --repeats 3")
     add_bench_arguments(bench)
     return parser
-
-
-def _add_train(commands):
-    p = commands.add_parser(
-        "train", formatter_class=_HelpFormatter, epilog=_TRAIN_EXAMPLE,
-        help="train the network and plot its curves",
-        description="Train the two-layer network on the bundled MNIST with mini-batch gradient\n"
-                    "descent, print train and test accuracy at each evaluation, and write the\n"
-                    "loss and accuracy curves to an image.")
-    for f in config_fields():
-        meta = f.metadata
-        if isinstance(f.default, bool):
-            p.add_argument(meta["flag"], dest=f.name, action="store_true", help=meta["help"])
-            continue
-        p.add_argument(meta["flag"], dest=f.name, default=f.default, help=meta["help"],
-                       type=meta["parse"] or type(f.default), metavar=meta["metavar"],
-                       choices=meta["choices"])
-    p.add_argument("--no-progress", action="store_true",
-                   help="no progress bar (it is only shown when stderr is a terminal anyway)")
-    p.add_argument("--plot", metavar="PATH", default=DEFAULT_PLOT,
-                   help="image file for the loss and accuracy curves; the extension picks the "
-                        "format (.png, .pdf, .svg, ...)")
-    p.add_argument("--no-plot", action="store_true", help="do not write the curves")
-    p.add_argument("--save", metavar="PATH",
-                   help="write the trained weights W1 b1 W2 b2 to this .npz file")
-    return p
 
 
 def main(argv=None) -> int:
@@ -146,7 +120,8 @@ def _main(argv):
         parser.print_help()
         return 2
     command = {"train": _cmd_train, "info": _cmd_info, "check": _cmd_check,
-               "bench": _cmd_bench}[args.command]
+               "bench": _cmd_bench, "evaluate": _cmd_evaluate,
+               "predict": _cmd_predict, "gradcheck": _cmd_gradcheck}[args.command]
     try:
         return command(args)
     except BrokenPipeError:  # `fastnn info | head`: the reader left, which is not an error
@@ -177,137 +152,30 @@ def _with_flag_names(message):
     return f"{message} (set by {', '.join(flags)})" if flags else message
 
 
-# -- train --------------------------------------------------------------------------------------
+# -- the commands in modules of their own --------------------------------------------------------
 
 def _cmd_train(args) -> int:
-    import warnings
+    from fastnn import _cmd_train
 
-    from fastnn import training
-    from fastnn._io import check_output_path
-
-    try:
-        config = TrainConfig(**{f.name: getattr(args, f.name) for f in config_fields()})
-    except (ValueError, TypeError, backends.BackendUnavailableError) as exc:
-        return _error(_with_flag_names(str(exc)))
-    plot_path = None
-    try:  # an unwritable output must fail now, not after a long run
-        if not args.no_plot:
-            from fastnn import plotting
-
-            plot_path = plotting.check_plot_path(args.plot)
-            check_output_path(plot_path, "--plot")
-        if args.save:
-            check_output_path(args.save, "--save")
-    except ValueError as exc:
-        return _error(exc)
-    except OSError as exc:
-        return _error(exc.strerror or exc)
-
-    from tqdm.auto import tqdm
-
-    iters_width = len(str(config.iters))
-
-    def on_evaluation(iteration, history):
-        tqdm.write(_evaluation_line(iteration, history, config.batch_size, iters_width),
-                   file=sys.stdout)
-
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", fastnn.TrainingWarning)  # said below, as an error
-            result = training.train(config, progress=not args.no_progress,
-                                    callback=on_evaluation)
-    except fastnn.TrainingDivergedError as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
-        _plot(exc.history, plot_path, _title(config, config.to_dict()["backend"], "diverged"),
-              "curves so far")
-        return 3
-    except fastnn.TrainingInterrupted as stop:
-        result = stop.result
-        print(f"{PROG}: interrupted at iteration {result.iterations}; test accuracy so far "
-              f"{result.test_accuracy * 100:.2f} %", file=sys.stderr)
-        _write_outputs(result, plot_path, args.save, "so far")
-        return 130
-    except (ValueError, TypeError, backends.BackendUnavailableError) as exc:
-        return _error(_with_flag_names(str(exc)))
-
-    print(f"test accuracy: {result.test_accuracy * 100:.2f} %  (backend {result.backend}, "
-          f"{result.iterations} iterations in {result.seconds:.1f} s)")
-    status = _write_outputs(result, plot_path, args.save)
-    if result.at_chance:
-        print(f"{PROG}: error: {training.at_chance_message(result)}", file=sys.stderr)
-        return 3
-    return status
+    return _cmd_train.run(args)
 
 
-def _write_outputs(result, plot_path, save_path, what=""):
-    """Write the curves and the weights; 0, or 1 if one could not be written. A second Ctrl-C
-    while writing leaves the previous file (the writer is atomic) and is reported."""
-    status = 0
-    outputs = []
-    if plot_path is not None:
-        outputs.append(("curves", lambda: _plot(result.history, plot_path, _title(
-            result.config, result.backend, result.stop_reason, result.iterations))))
-    if save_path:
-        outputs.append(("weights", lambda: result.network.save(save_path)))
-    for name, write in outputs:
-        label = f"{name} {what}".strip()
-        try:
-            written = write()
-        except KeyboardInterrupt:
-            print(f"{PROG}: interrupted again: the {label} were not written", file=sys.stderr)
-            return 130
-        except (OSError, ValueError) as exc:
-            target = plot_path if name == "curves" else save_path
-            print(f"{PROG}: error: cannot write the {label} to {target}: {exc}",
-                  file=sys.stderr)
-            status = 1
-        else:
-            print(f"{label} written to {written}")
-    return status
+def _cmd_evaluate(args) -> int:
+    from fastnn import _cmd_evaluate
+
+    return _cmd_evaluate.run(args)
 
 
-def _evaluation_line(iteration, history, batch_size, width, n_train=60000):
-    """``iter  1172  epoch  10.0  loss 0.2134  train 0.9412  test 0.9398``.
+def _cmd_predict(args) -> int:
+    from fastnn import _cmd_predict
 
-    The loss is the mean over the iterations since the previous evaluation: one mini-batch's
-    loss is too noisy to read a trend from.
-    """
-    evals = history["eval_iter"]
-    previous = evals[-2] if len(evals) > 1 else 0
-    recent = history["train_loss"][previous:iteration]
-    loss = f"{math.fsum(recent) / len(recent):.4f}" if len(recent) else "   -  "
-    epoch = iteration * batch_size / n_train
-    return (f"iter {iteration:>{width}d}  epoch {epoch:5.1f}  loss {loss}  "
-            f"train {history['train_acc'][-1]:.4f}  test {history['test_acc'][-1]:.4f}")
+    return _cmd_predict.run(args)
 
 
-def _title(config, backend, stop_reason="completed", iterations=None):
-    title = (f"784-{config.hidden_size}-10 {config.activation}, {config.optimizer} "
-             f"lr {config.learning_rate:g}, batch {config.batch_size}, {config.dtype}, "
-             f"backend {backend}")
-    if stop_reason == "interrupted":
-        title += f" (interrupted at iteration {iterations})"
-    elif stop_reason != "completed":
-        title += f" ({stop_reason})"
-    return title
+def _cmd_gradcheck(args) -> int:
+    from fastnn import _cmd_gradcheck
 
-
-def _plot(history, plot_path, title, what=None):
-    """Draw ``history`` to ``plot_path``; returns the path written. With ``what`` (the curves
-    of a run that failed), best effort: a failure is reported, never raised."""
-    from fastnn import plotting
-
-    if what is None:
-        return plotting.plot_history(history, plot_path, title=title)
-    if plot_path is None or not history:
-        return None
-    try:
-        written = plotting.plot_history(history, plot_path, title=title)
-    except (OSError, ValueError, KeyboardInterrupt) as exc:
-        print(f"{PROG}: could not plot the history so far: {exc}", file=sys.stderr)
-    else:
-        print(f"{what} written to {written}")
-    return None
+    return _cmd_gradcheck.run(args)
 
 
 # -- info ---------------------------------------------------------------------------------------

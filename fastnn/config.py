@@ -14,6 +14,7 @@ here (and using it in :mod:`fastnn.training`).
 from __future__ import annotations
 
 import dataclasses
+import math
 import numbers
 from dataclasses import dataclass, field
 
@@ -28,9 +29,14 @@ from ._validation import (
 )
 from .backends import NAMES as BACKEND_NAMES
 from .backends.interface import ACTIVATIONS, DTYPES
+from .datasets.catalog import DATASETS
 from .optimizers import OPTIMIZERS
 
-__all__ = ["TrainConfig", "config_fields"]
+__all__ = ["TrainConfig", "config_fields", "DEFAULT_ITERS"]
+
+#: The teaching program's number of iterations: what a run does when neither ``iters`` nor
+#: ``epochs`` is given.
+DEFAULT_ITERS = 10_000
 
 
 def _optional_positive_int(value, name):
@@ -68,6 +74,10 @@ class TrainConfig:
         "auto", "kernel implementation; 'auto' uses $FASTNN_BACKEND if set, else the fastest "
         "that works here", flag="--backend", check=check_backend,
         choices=("auto",) + BACKEND_NAMES)
+    dataset: str = _param("mnist", "the data set to learn: the bundled MNIST digits, or "
+                          "Fashion-MNIST (found in $FASTNN_DATA_DIR, then in Debian's "
+                          "dataset-fashion-mnist package)", flag="--dataset",
+                          check=_choice(DATASETS), choices=DATASETS)
     hidden_size: int = _param(50, "number of hidden units", flag="--hidden", metavar="N",
                               check=check_positive_int)
     activation: str = _param("relu", "activation of the hidden layer", flag="--activation",
@@ -78,8 +88,14 @@ class TrainConfig:
                                   metavar="LR", check=check_positive_float)
     batch_size: int = _param(512, "samples per mini-batch", flag="--batch-size", metavar="N",
                              check=check_positive_int)
-    iters: int = _param(10000, "number of training iterations (mini-batches)", flag="--iters",
-                        metavar="N", check=check_positive_int)
+    iters: int | None = _param(
+        None, f"number of training iterations (mini-batches); default {DEFAULT_ITERS:,} "
+        "unless --epochs is given (give one of the two)", flag="--iters", metavar="N",
+        check=_optional_positive_int, parse=int)
+    epochs: int | None = _param(
+        None, "train for this many epochs instead: epochs * ceil(n_train / batch size) "
+        "iterations (give --iters or --epochs, not both)", flag="--epochs", metavar="N",
+        check=_optional_positive_int, parse=int)
     weight_init_std: float = _param(0.01, "standard deviation of the initial Gaussian weights",
                                     flag="--weight-init-std", metavar="STD",
                                     check=check_positive_float)
@@ -110,6 +126,22 @@ class TrainConfig:
         for f in dataclasses.fields(self):
             checked = f.metadata["check"](getattr(self, f.name), f.name)
             object.__setattr__(self, f.name, checked)
+        if self.iters is not None and self.epochs is not None:
+            raise ValueError(f"give iters or epochs, not both: got iters={self.iters} and "
+                             f"epochs={self.epochs} (set the other to None)")
+
+    def iterations(self, n_train) -> int:
+        """The number of iterations of the run on ``n_train`` training samples: ``iters``, or
+        ``epochs * ceil(n_train / batch_size)``, or :data:`DEFAULT_ITERS` when neither is set.
+
+        >>> TrainConfig(epochs=2).iterations(60000)   # 2 * ceil(60000 / 512)
+        236
+        """
+        if self.iters is not None:
+            return self.iters
+        if self.epochs is not None:
+            return self.epochs * math.ceil(n_train / self.batch_size)
+        return DEFAULT_ITERS
 
     def to_dict(self) -> dict:
         """The parameters as plain JSON-compatible values (a backend by its name)."""

@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import tokenize
 import zipfile
 import zlib
 from pathlib import Path
@@ -145,7 +146,9 @@ def read_model(path, *, params=True):
             arrays = {key: _read(archive, key, path) for key in PARAM_NAMES}
     except zipfile.BadZipFile as exc:
         _fail(path, f"not a fastnn model file (not an npz/zip archive: {exc})")
-    except (zlib.error, EOFError, OSError, ValueError) as exc:
+    # A damaged .npy header can make NumPy's header parser raise tokenize's TokenError (not a
+    # ValueError) when it falls back to re-tokenising the text.
+    except (zlib.error, EOFError, OSError, ValueError, SyntaxError, tokenize.TokenError) as exc:
         if isinstance(exc, ModelFileError):
             raise
         _fail(path, f"damaged ({type(exc).__name__}: {exc})")

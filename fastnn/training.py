@@ -9,8 +9,6 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import math
-import signal
-import threading
 import time
 import warnings
 from dataclasses import dataclass
@@ -27,9 +25,12 @@ from ._diagnosis import (
     is_stuck,
 )
 from ._memory import check_fits
+from ._progress import StopOnInterrupt, announce_compile
+from ._progress import progress_bar as _progress_bar
 from ._threads import limit_threads
 from ._validation import frozen
 from .config import TrainConfig, config_fields, parameters_doc
+from .datasets import catalog
 from .network import TwoLayerNet
 from .optimizers import make_optimizer
 
@@ -49,12 +50,18 @@ class TrainingDivergedError(FloatingPointError):
         The iteration at which the divergence was detected.
     history : dict
         The history up to that point (see :class:`TrainResult`).
+    backend : str or None
+        The name of the backend that ran.
+    chance_accuracy : float or None
+        The test accuracy of always answering the most frequent test label.
     """
 
-    def __init__(self, message, *, iteration, history):
+    def __init__(self, message, *, iteration, history, backend=None, chance_accuracy=None):
         super().__init__(message)
         self.iteration = iteration
         self.history = history
+        self.backend = backend
+        self.chance_accuracy = chance_accuracy
 
 
 class TrainingInterrupted(KeyboardInterrupt):
@@ -90,8 +97,10 @@ class TrainResult:
         The trained network.
     history : dict
         ``"train_loss"``: one float per iteration (the mini-batch loss of the forward pass that
-        gave that iteration's gradient); ``"eval_iter"``: iterations at which evaluations
-        happened; ``"train_acc"``, ``"test_acc"``: one accuracy per evaluation.
+        gave that iteration's gradient, before its update); ``"eval_iter"``: the iterations
+        after which the network was evaluated (0, every ``eval_every``, the last);
+        ``"train_acc"``, ``"test_acc"``: one accuracy per evaluation. ``fastnn train --history
+        run.csv`` (or ``.json``) writes it with these names (see :mod:`fastnn.history`).
     test_accuracy : float
         Accuracy on the full test set after the last iteration.
     seconds : float
@@ -101,7 +110,7 @@ class TrainResult:
     config : TrainConfig
         The parameters of the run.
     iterations : int
-        Iterations done (``config.iters`` unless the run stopped early).
+        Iterations done (``config.iterations(n_train)`` unless the run stopped early).
     stop_reason : str
         ``"completed"`` or ``"interrupted"`` (Ctrl-C; see :class:`TrainingInterrupted`).
     chance_accuracy : float
@@ -123,39 +132,33 @@ class TrainResult:
     chance_accuracy: float = float("nan")
     at_chance: bool = False
 
+    def plot(self, path=None):
+        """The loss and accuracy curves as a matplotlib figure, which a notebook displays.
 
-class _StopOnInterrupt:
-    """Turns the first Ctrl-C during the loop into a flag checked between iterations, so that
-    the network is never left half-updated; the handler in place before comes back at once, so
-    a second Ctrl-C interrupts as usual. Only the main thread receives signals; elsewhere, and
-    where SIGINT is not handled by Python, nothing changes."""
+        Parameters
+        ----------
+        path : str or os.PathLike, optional
+            Also write the figure there (atomically; the extension picks the format). Without
+            it no file is written.
 
-    def __init__(self):
-        self.hit = False
-        self._previous = None
+        Returns
+        -------
+        matplotlib.figure.Figure
+        """
+        from .plotting import history_figure, run_title, save_figure
 
-    def __enter__(self):
-        if threading.current_thread() is threading.main_thread():
-            current = signal.getsignal(signal.SIGINT)
-            if callable(current):
-                self._previous = current
-                signal.signal(signal.SIGINT, self._on_interrupt)
-        return self
-
-    def _on_interrupt(self, signum, frame):
-        self.hit = True
-        signal.signal(signal.SIGINT, self._previous)
-
-    def __exit__(self, *exc):
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
-        return False
+        fig = history_figure(self.history, chance=self.chance_accuracy, title=run_title(
+            self.config, self.backend, self.stop_reason, self.iterations))
+        if path is not None:
+            save_figure(fig, path)
+        return fig
 
 
 def train(config=None, /, *, progress=False, callback=None, data=None, **params):
-    """Train a 784-hidden-10 network on MNIST, as the teaching program does.
+    """Train a 784-hidden-10 network on MNIST (or Fashion-MNIST), as the teaching program does.
 
-    The defaults are the teaching program's settings. With ``seed=s`` the initial weights and
+    The defaults are the teaching program's settings: 10,000 iterations unless ``iters`` or
+    ``epochs`` says otherwise. With ``seed=s`` the initial weights and
     the mini-batches are drawn from ``np.random.RandomState(s)`` in the same order as the
     teaching program draws them from NumPy's global state after ``np.random.seed(s)``: the
     weights with ``randn``, each mini-batch with ``choice(60000, batch_size)`` (uniform, with
@@ -168,13 +171,16 @@ def train(config=None, /, *, progress=False, callback=None, data=None, **params)
 {config_parameters}
     progress : bool or tqdm-like, default False
         ``True`` shows a tqdm progress bar with the running loss (a widget in a notebook, a
-        bar on stderr in a terminal, nothing when stderr is not a terminal). Any object with
-        ``update(n)`` and ``close()`` is called instead.
+        bar on stderr in a terminal, nothing when stderr is not a terminal), after one line
+        on stderr when the Numba kernels are about to be compiled (the first run on a
+        machine). Any object with ``update(n)`` and ``close()`` is called instead (and its
+        ``write(text)``, if it has one, with that line).
     callback : callable, optional
         ``callback(iteration, history)`` after each evaluation.
     data : tuple, optional
-        ``(x_train, y_train, x_test, y_test)`` with x as uint8 (N, 784) and y as integer labels;
-        default the bundled MNIST.
+        ``(x_train, y_train, x_test, y_test)`` with x as uint8 (N, 784) and y as integer labels,
+        instead of the data set ``dataset`` names (the network's metadata then leaves the data
+        set and its class names unknown).
 
     Returns
     -------
@@ -189,17 +195,23 @@ def train(config=None, /, *, progress=False, callback=None, data=None, **params)
         level; lower the learning rate.
     """
     config = _make_config(config, params)
-    x_train, y_train, x_test, y_test = _training_data(data)
-    dataset, class_names, image_shape = (
-        ("mnist", [str(d) for d in range(N_CLASSES)], [28, 28]) if data is None
-        else (None, None, None))
+    if callback is not None and not callable(callback):
+        raise TypeError(f"callback must be callable, got {type(callback).__name__}")
+    x_train, y_train, x_test, y_test = _training_data(data, config.dataset)
+    if data is None:
+        known = catalog.info(config.dataset)
+        dataset, class_names, image_shape = (known.name, list(known.class_names),
+                                              list(known.image_shape))
+    else:  # the caller's arrays: what they are is not known here
+        dataset = class_names = image_shape = None
     n_train = x_train.shape[0]
     if config.batch_size > n_train:
         raise ValueError(f"batch_size must be <= {n_train}, got {config.batch_size}")
+    n_iters = config.iterations(n_train)
+    chance = chance_accuracy(y_test, N_CLASSES)
     eval_every = config.eval_every or math.ceil(n_train / config.batch_size)
-    if callback is not None and not callable(callback):
-        raise TypeError(f"callback must be callable, got {type(callback).__name__}")
-    bar = _progress_bar(progress, config.iters)
+    bar = _progress_bar(progress, n_iters)
+    own_bar = progress is True  # ours to restart once the first step has run
 
     check_fits(_run_bytes(config, x_train.shape[1]),
                f"a run with hidden_size={config.hidden_size} and batch_size={config.batch_size}")
@@ -207,6 +219,8 @@ def train(config=None, /, *, progress=False, callback=None, data=None, **params)
     network = TwoLayerNet(x_train.shape[1], config.hidden_size, N_CLASSES,
                           config.weight_init_std, activation=config.activation,
                           backend=config.backend, dtype=config.dtype, seed=random_state)
+    if bar is not None:
+        announce_compile(config, bar, own_bar)
     optimizer = make_optimizer(config.optimizer, config.learning_rate)
     draw_batch = _batch_sampler(random_state, n_train, config.batch_size, config.shuffle)
     history = {"train_loss": [], "eval_iter": [], "train_acc": [], "test_acc": []}
@@ -227,7 +241,7 @@ def train(config=None, /, *, progress=False, callback=None, data=None, **params)
             callback(iteration, history)
 
     i, stop_reason = 0, "completed"
-    with limit_threads(config.threads), _StopOnInterrupt() as interrupt:
+    with limit_threads(config.threads), StopOnInterrupt() as interrupt:
         step = network.train_step(x_train, y_train, optimizer, config.batch_size,
                                   adaptive_threads=config.threads is None)
         train_accuracy = network.evaluator(x_train, y_train, "x_train")
@@ -235,7 +249,7 @@ def train(config=None, /, *, progress=False, callback=None, data=None, **params)
         start = time.perf_counter()
         try:
             evaluate(0)
-            while i < config.iters and not interrupt.hit:
+            while i < n_iters and not interrupt.hit:
                 i += 1
                 loss, n_correct = step(draw_batch())
                 losses.append(loss)
@@ -243,14 +257,19 @@ def train(config=None, /, *, progress=False, callback=None, data=None, **params)
                 run_seen += config.batch_size
                 stuck = stuck + 1 if loss > DIVERGENCE_FACTOR * chance_loss else 0
                 if not math.isfinite(loss) or is_stuck(losses, stuck, chance_loss):
-                    _diverged(i, loss, config, history, stuck)
-                last = i == config.iters or interrupt.hit
+                    _diverged(i, loss, config, history, stuck, (network.backend.name, chance))
+                last = i == n_iters or interrupt.hit
                 if i % eval_every == 0 or last:
                     if not network.params_finite():
-                        _diverged(i, loss, config, history, stuck, params=True)
+                        _diverged(i, loss, config, history, stuck,
+                                  (network.backend.name, chance), params=True)
                     evaluate(i)
                     run_correct = run_seen = 0
                 if bar is not None:
+                    if own_bar and i == 1:
+                        # The first step waited for Numba (compiling, or loading the cache):
+                        # start the clock now, or the first estimate is hours.
+                        bar.reset(total=n_iters)
                     bar.update(1)
                     if show_loss is not None:
                         show_loss(f"loss {loss:.4f}", refresh=False)
@@ -266,7 +285,7 @@ def train(config=None, /, *, progress=False, callback=None, data=None, **params)
     result = TrainResult(network=network, history=history, test_accuracy=history["test_acc"][-1],
                          seconds=seconds, backend=network.backend.name, config=config,
                          iterations=i, stop_reason=stop_reason,
-                         chance_accuracy=chance_accuracy(y_test, N_CLASSES))
+                         chance_accuracy=chance)
     result.at_chance = (i >= CHANCE_MIN_ITERS
                         and result.test_accuracy <= result.chance_accuracy + CHANCE_MARGIN)
     if stop_reason == "interrupted":
@@ -311,12 +330,11 @@ def _known(params):
     return params
 
 
-def _training_data(data):
+def _training_data(data, dataset):
     """``(x_train, y_train, x_test, y_test)`` checked, C-ordered and read-only: a writable array
     is copied, so that editing it during or after the run cannot reach what the run uses."""
     if data is None:
-        from .datasets.mnist import load_arrays
-        return load_arrays()
+        return catalog.load_dataset(dataset)
     try:
         x_train, y_train, x_test, y_test = data
     except (TypeError, ValueError):
@@ -363,22 +381,8 @@ def _batch_sampler(random_state, n_train, batch_size, shuffle):
     return draw_shuffled
 
 
-def _progress_bar(progress, total):
-    if progress is False or progress is None:
-        return None
-    if progress is True:
-        from tqdm.auto import tqdm
-
-        # disable=None: no bar when stderr is not a terminal (logs stay clean); in a notebook
-        # tqdm.auto's widget ignores that test and shows.
-        return tqdm(total=total, desc="train", unit="it", disable=None, dynamic_ncols=True)
-    if hasattr(progress, "update") and hasattr(progress, "close"):
-        return progress
-    raise TypeError(f"progress must be True, False or an object with update() and close() "
-                    f"(e.g. a tqdm bar), got {progress!r}")
-
-
-def _diverged(iteration, loss, config, history, stuck, params=False):
+def _diverged(iteration, loss, config, history, stuck, run, params=False):
+    """Raise TrainingDivergedError; ``run`` is ``(backend name, chance accuracy)``."""
     if params:
         what = "the parameters are no longer finite"
     elif not math.isfinite(loss):
@@ -388,7 +392,7 @@ def _diverged(iteration, loss, config, history, stuck, params=False):
                 f"iterations without improving (now {loss:.3g})")
     raise TrainingDivergedError(
         f"training diverged at iteration {iteration}: {what}; {advice(config, history)}.",
-        iteration=iteration, history=history)
+        iteration=iteration, history=history, backend=run[0], chance_accuracy=run[1])
 
 
 def _signature():

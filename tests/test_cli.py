@@ -4,6 +4,7 @@ import contextlib
 import functools
 import inspect
 import io
+import math
 import os
 import re
 import subprocess
@@ -14,7 +15,7 @@ import numpy as np
 import pytest
 
 import fastnn
-from fastnn import TrainConfig, backends, cli, training
+from fastnn import TrainConfig, _cmd_train, backends, cli, training
 from fastnn.backends.interface import Backend
 from fastnn.cli import main
 
@@ -68,6 +69,27 @@ def test_train_writes_a_png(tiny_run):
     assert image[..., :3].std() > 0.05
 
 
+def test_epochs_run_whole_passes_over_the_training_set(capsys):
+    code = main(["train", "--epochs", "2", "--batch-size", "4096", "--hidden", "8",
+                 "--backend", "numpy", "--no-progress", "--no-plot"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    _, _, n_iters = FINAL_LINE.search(out).groups()
+    assert int(n_iters) == 2 * math.ceil(60000 / 4096) == 30
+    assert [int(e[0]) for e in EVAL_LINE.findall(out)] == [0, 15, 30]  # every epoch
+
+
+def test_a_missing_data_set_says_how_to_get_it(monkeypatch, tmp_path, capsys):
+    from fastnn.datasets import mnist
+
+    monkeypatch.delenv("FASTNN_DATA_DIR", raising=False)
+    monkeypatch.setattr(mnist, "FASHION_MNIST_DIR", str(tmp_path / "none"))
+    assert main(["train", "--dataset", "fashion-mnist", "--no-plot", "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("fastnn: error: Fashion-MNIST not found")
+    assert "apt-get install dataset-fashion-mnist" in err and "Traceback" not in err
+
+
 def test_train_saves_the_weights(tiny_run):
     assert f"weights written to {tiny_run.save}" in tiny_run.out
     with np.load(tiny_run.save) as saved:
@@ -78,7 +100,7 @@ def test_train_saves_the_weights(tiny_run):
 def test_evaluation_line_format():
     history = {"train_loss": [1.0] * 1000 + [0.25, 0.75] * 86, "eval_iter": [0, 1000, 1172],
                "train_acc": [0.1, 0.9, 0.9412], "test_acc": [0.1, 0.9, 0.9398]}
-    line = cli._evaluation_line(1172, history, batch_size=512, width=5)
+    line = _cmd_train._evaluation_line(1172, history, batch_size=512, width=5)
     # epoch = 1172 * 512 / 60000; the loss averages the 172 iterations since iteration 1000
     assert line == "iter  1172  epoch  10.0  loss 0.5000  train 0.9412  test 0.9398"
 
@@ -95,6 +117,9 @@ def test_evaluation_line_format():
     (["--hidden", "-5"], "--hidden"),
     (["--threads", "0"], "--threads"),
     (["--plot", "curves.pgn"], ".pgn"),
+    (["--epochs", "0"], "--epochs"),
+    (["--iters", "5", "--epochs", "2"], "--iters, --epochs"),
+    (["--dataset", "cifar"], "--dataset"),
 ])
 def test_bad_values_exit_2_naming_the_argument(argv, flag, capsys):
     code = main(["train", "--no-plot" if flag != ".pgn" else "--no-progress", *argv])
@@ -141,7 +166,11 @@ def test_every_flag_reaches_train(fake_train, tmp_path, capsys):
     assert kwargs["config"].to_dict() == dict(
         backend="numpy", iters=4, batch_size=7, learning_rate=0.3, hidden_size=11,
         activation="sigmoid", optimizer="adam", weight_init_std=0.2, dtype="float32", seed=9,
-        eval_every=2, shuffle=True, full_train_eval=True, threads=None)
+        eval_every=2, shuffle=True, full_train_eval=True, threads=None, epochs=None,
+        dataset="mnist")
+    assert main(["train", "--epochs", "3", "--dataset", "fashion-mnist", "--no-plot"]) == 0
+    config = fake_train.calls[-1]["config"]
+    assert (config.epochs, config.iters, config.dataset) == (3, None, "fashion-mnist")
     assert kwargs["progress"] is False
 
 
@@ -151,8 +180,8 @@ def test_defaults_are_train_defaults(fake_train, capsys):
     defaults = {name: p.default for name, p in inspect.signature(training.train).parameters.items()}
     config = kwargs["config"]
     for name in ("backend", "hidden_size", "activation", "optimizer", "learning_rate",
-                 "batch_size", "iters", "weight_init_std", "dtype", "seed", "eval_every",
-                 "shuffle", "full_train_eval", "threads"):
+                 "batch_size", "iters", "epochs", "weight_init_std", "dtype", "seed",
+                 "eval_every", "shuffle", "full_train_eval", "threads", "dataset"):
         assert getattr(config, name) == defaults[name], name
     assert config == TrainConfig()
 
@@ -212,6 +241,26 @@ def test_interrupt_exits_130_and_keeps_the_curves_and_the_weights(fake_train, tm
     assert f"weights so far written to {save}" in out
     back = fastnn.TwoLayerNet.load(save, backend="numpy")
     np.testing.assert_array_equal(back.params["W1"], net.params["W1"])
+
+
+def test_the_curves_of_an_interrupted_run_say_so_and_name_the_backend(fake_train, tmp_path,
+                                                                       monkeypatch, capsys):
+    from fastnn import plotting
+
+    drawn = {}
+    monkeypatch.setattr(plotting, "plot_history",
+                        lambda history, path, title, chance: drawn.update(
+                            title=title, chance=chance) or path)
+
+    def behaviour(kwargs):
+        raise fastnn.TrainingInterrupted(training.TrainResult(
+            network=None, history=fake_train.history, test_accuracy=0.45, seconds=0.01,
+            backend="numba", config=kwargs["config"], iterations=437,
+            stop_reason="interrupted", chance_accuracy=0.1135))
+    fake_train.behaviour = behaviour
+    assert main(["train", "--backend", "auto", "--plot", str(tmp_path / "i.png")]) == 130
+    assert drawn["title"].endswith("backend numba (interrupted at iteration 437)")
+    assert drawn["chance"] == 0.1135
 
 
 def test_a_second_interrupt_is_no_traceback_and_leaves_no_temporary_file(fake_train, tmp_path,
@@ -318,7 +367,7 @@ def test_threads_with_numpy_backend(fake_train, capsys):
 TRAIN_FLAGS = ("--backend", "--iters", "--batch-size", "--lr", "--hidden", "--activation",
                "--optimizer", "--weight-init-std", "--dtype", "--seed", "--eval-every",
                "--shuffle", "--full-train-eval", "--no-progress", "--plot", "--no-plot",
-               "--save", "--threads")
+               "--save", "--threads", "--epochs", "--dataset", "--history", "--report")
 
 
 def test_train_help_mentions_every_flag_with_defaults(capsys):
@@ -328,7 +377,7 @@ def test_train_help_mentions_every_flag_with_defaults(capsys):
         assert flag in out, flag
     assert "(default: 512)" in out and "(default: 0.05)" in out
     assert "(default: fastnn-curves.png)" in out
-    assert "example:" in out
+    assert "examples:" in out
 
 
 def test_every_train_argument_has_a_flag_with_help():

@@ -13,8 +13,24 @@ def test_defaults_are_the_teaching_programs_settings():
     # shared/seed: 784-50-10, ReLU, SGD, batch 512, learning rate 0.05, 10,000 iterations,
     # weights 0.01 * randn
     c = TrainConfig()
-    assert (c.hidden_size, c.activation, c.optimizer, c.batch_size, c.learning_rate, c.iters,
-            c.weight_init_std, c.dtype) == (50, "relu", "sgd", 512, 0.05, 10000, 0.01, "float64")
+    assert (c.hidden_size, c.activation, c.optimizer, c.batch_size, c.learning_rate,
+            c.iterations(60000), c.weight_init_std, c.dtype, c.dataset) == (
+        50, "relu", "sgd", 512, 0.05, 10000, 0.01, "float64", "mnist")
+    assert c.iters is None and c.epochs is None  # neither given: the teaching program's 10,000
+
+
+def test_iterations_come_from_iters_or_epochs_never_both():
+    assert TrainConfig(iters=7).iterations(60000) == 7
+    assert TrainConfig(epochs=2).iterations(60000) == 2 * 118  # ceil(60000 / 512) = 118
+    assert TrainConfig(epochs=3, batch_size=100).iterations(60000) == 1800
+    assert TrainConfig(epochs=1, batch_size=7).iterations(50) == 8
+    with pytest.raises(ValueError, match="give iters or epochs, not both: got iters=5 and "
+                                         "epochs=2"):
+        TrainConfig(iters=5, epochs=2)
+    with pytest.raises(ValueError, match="not both"):
+        dataclasses.replace(TrainConfig(iters=5), epochs=2)
+    # one replaces the other when the other is cleared
+    assert dataclasses.replace(TrainConfig(iters=5), iters=None, epochs=2).iterations(10) == 2
 
 
 def test_every_field_has_a_flag_a_help_and_a_check():
@@ -54,6 +70,10 @@ def test_train_takes_every_field_as_a_keyword_and_documents_it():
     ("eval_every", 0, ValueError, "eval_every must be >= 1"),
     ("threads", -2, ValueError, "threads must be >= 1"),
     ("backend", "tpu", ValueError, "backend='tpu'"),
+    ("epochs", 0, ValueError, "epochs must be >= 1, got 0"),
+    ("epochs", 1.5, TypeError, "epochs must be a positive integer, got 1.5"),
+    ("dataset", "cifar10", ValueError, "dataset='cifar10' is not known; expected one of "
+                                       "'mnist', 'fashion-mnist'"),
 ])
 def test_bad_values_name_the_field(field, value, exc, message):
     with pytest.raises(exc, match=message):
@@ -67,7 +87,7 @@ def test_values_are_normalised_and_the_config_is_immutable():
     assert c.dtype == "float32" and type(c.seed) is int
     with pytest.raises(dataclasses.FrozenInstanceError):
         c.iters = 5
-    assert dataclasses.replace(c, iters=5).iters == 5 and c.iters == 10000
+    assert dataclasses.replace(c, iters=5).iters == 5 and c.iters is None
 
 
 def test_dict_round_trip_and_unknown_keys():

@@ -101,6 +101,7 @@ def _meta_with(path, **changes):
     ("pickled", "object array"),
     ("nan weights", "checksum|NaN"),
     ("unrelated npz", "not a fastnn model file \\(no 'meta'"),
+    ("garbled header", "damaged"),
 ])
 def test_damaged_files_are_refused_naming_the_file(saved, tmp_path, damage, message):
     out = tmp_path / f"{damage.replace(' ', '_')}.npz"
@@ -149,6 +150,9 @@ def test_damaged_files_are_refused_naming_the_file(saved, tmp_path, damage, mess
         _rewrite(saved, out, lambda n, d: _npy(np.full(10, np.nan)) if n == "b2.npy" else d)
     elif damage == "unrelated npz":
         np.savez(out, x=np.zeros(3))
+    elif damage == "garbled header":  # NumPy's parser raises tokenize.TokenError for this one
+        _rewrite(saved, out, lambda n, d: d.replace(b"(784, 8)", b"(784,{8)") if n == "W1.npy"
+                 else d)
     with pytest.raises(ModelFileError, match=message) as info:
         load_model(out, backend="numpy")
     assert str(out) in str(info.value)

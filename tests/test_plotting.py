@@ -129,9 +129,63 @@ def test_unknown_or_missing_extension(history, tmp_path, name):
     assert os.listdir(tmp_path) == []
 
 
-def test_moving_average_is_trailing_and_skips_non_finite_values():
-    average = plotting._moving_average(np.array([1.0, 3.0, 5.0, np.nan, 7.0]), 2)
-    np.testing.assert_allclose(average, [1.0, 2.0, 4.0, 5.0, 7.0])
+def trailing_average(values, window):
+    """What the loss plot drew before: the mean of the last ``window`` values."""
+    return np.array([np.mean(values[max(0, i + 1 - window):i + 1]) for i in range(len(values))])
+
+
+def test_the_smoothed_loss_does_not_lag_a_trend():
+    ramp = np.linspace(2.0, 0.5, 1000)
+    np.testing.assert_allclose(plotting.smoothed(ramp), ramp, rtol=1e-12)  # centred: no shift
+    assert np.max(trailing_average(ramp, 50) - ramp) > 0.03  # a trailing window lags
+
+
+def test_the_smoothed_loss_follows_a_fast_start_without_a_cliff():
+    # A 1,000-iteration Adam run: the loss falls from 2.3 to 0.3 in the first few dozen steps.
+    i = np.arange(1000)
+    clean = 0.3 + 2.0 * np.exp(-i / 8)
+    noisy = clean + np.random.default_rng(0).uniform(-0.05, 0.05, 1000)
+    smooth = plotting.smoothed(noisy)
+    assert np.max(np.abs(smooth - clean)) < 0.08
+    # the trailing window held the first losses until they dropped out together at 50
+    old = trailing_average(noisy, 50)
+    assert old[48] - clean[48] > 0.25 and old[48] - old[51] > 0.02
+    steps = np.abs(np.diff(smooth))
+    assert np.max(steps[20:]) < 0.02  # after the start, no step bigger than the noise allows
+
+
+def test_smoothed_skips_non_finite_values_and_keeps_its_length():
+    values = np.array([1.0, 3.0, 5.0, np.nan, 7.0, 9.0, np.inf, 11.0, 13.0])
+    out = plotting.smoothed(values, max_half=1)
+    # half-widths min(1, i // 4, 8 - i): 0 0 0 0 1 1 1 1 0
+    np.testing.assert_allclose(out, [1.0, 3.0, 5.0, np.nan, 8.0, 8.0, 10.0, 12.0, 13.0])
+
+
+def test_accuracies_differ_in_colour_and_style_with_a_dashed_chance_line(history):
+    fig = plotting.history_figure(history, chance=0.1135, title="t")
+    ax = fig.axes[1]
+    lines = {line.get_label().split(" ")[0]: line for line in ax.get_lines()}
+    train, test, chance = lines["train"], lines["test"], lines["chance"]
+    assert train.get_color() != test.get_color()
+    assert train.get_linestyle() != test.get_linestyle()
+    assert train.get_marker() != test.get_marker()
+    assert chance.get_linestyle() == "--" and list(chance.get_ydata()) == [0.1135, 0.1135]
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels == ["train (last 85.00 %)", "test (last 84.00 %)", "chance (11.35 %)"]
+    assert not any("final" in label for label in labels)
+    assert ax.get_ylim()[0] <= 0.1135
+
+
+def test_run_titles_name_the_backend_that_ran_and_how_the_run_ended():
+    from fastnn import TrainConfig
+
+    config = TrainConfig(backend="auto", optimizer="adam", learning_rate=0.001)
+    title = plotting.run_title(config, "numba", "interrupted", 437)
+    assert title.endswith("backend numba (interrupted at iteration 437)")
+    assert "auto" not in title and "adam lr 0.001" in title
+    assert plotting.run_title(config, "numpy", "diverged").endswith("backend numpy (diverged)")
+    fashion = TrainConfig(dataset="fashion-mnist")
+    assert plotting.run_title(fashion, "numpy").startswith("fashion-mnist: 784-50-10 relu")
 
 
 def test_no_pyplot_and_no_eager_matplotlib(tmp_path):
@@ -148,3 +202,21 @@ def test_no_pyplot_and_no_eager_matplotlib(tmp_path):
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "c.png").exists()
+
+
+def test_train_result_plot_returns_a_figure_a_notebook_shows(mnist_small, tmp_path,
+                                                              monkeypatch):
+    from matplotlib.figure import Figure
+
+    import fastnn
+
+    monkeypatch.chdir(tmp_path)
+    result = fastnn.train(backend="numpy", iters=20, batch_size=32, data=mnist_small)
+    fig = result.plot()
+    assert isinstance(fig, Figure) and os.listdir(tmp_path) == []  # no file unless asked
+    assert fig._repr_png_()[:8] == PNG_SIGNATURE  # what IPython displays
+    assert fig.get_suptitle().endswith("backend numpy")
+    chance = [line for line in fig.axes[1].get_lines() if line.get_label().startswith("chance")]
+    assert chance[0].get_ydata()[0] == result.chance_accuracy
+    result.plot(tmp_path / "c.svg")
+    assert b"<svg" in (tmp_path / "c.svg").read_bytes()[:1000]

@@ -4,13 +4,16 @@ import io
 import math
 import re
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from fastnn import TrainingDivergedError, TwoLayerNet, train
+from fastnn import TrainingDivergedError, TwoLayerNet, train, training
 from fastnn.bench.baselines import seed
 from fastnn.training import _batch_sampler
+
+FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
 
 
 def small_run(data, **kwargs):
@@ -280,3 +283,69 @@ def test_a_high_loss_counts_as_stuck_only_when_it_stops_improving():
     assert not is_stuck(falling, 100, chance)
     assert is_stuck(flat, 100, chance)
     assert not is_stuck(flat, 99, chance) and not is_stuck(flat, 150, chance)  # checked per 100
+
+
+def test_epochs_run_whole_passes_and_match_the_same_number_of_iters(mnist_small):
+    by_epochs = small_run(mnist_small, iters=None, epochs=2, eval_every=None, seed=3)
+    assert by_epochs.iterations == 2 * math.ceil(2000 / 64) == 64
+    assert len(by_epochs.history["train_loss"]) == 64
+    assert by_epochs.history["eval_iter"] == [0, 32, 64]  # one evaluation per epoch
+    by_iters = small_run(mnist_small, iters=64, eval_every=None, seed=3)
+    assert by_epochs.history == by_iters.history
+    np.testing.assert_array_equal(by_epochs.network.params["W1"], by_iters.network.params["W1"])
+    assert by_epochs.config.epochs == 2 and by_epochs.network.metadata["config"]["epochs"] == 2
+    with pytest.raises(ValueError, match="give iters or epochs, not both"):
+        small_run(mnist_small, iters=5, epochs=1)
+
+
+def test_the_default_run_length_is_the_teaching_programs(monkeypatch, mnist_small):
+    # Neither iters nor epochs: 10,000 iterations, counted without running them all.
+    class Stop(Exception):
+        pass
+
+    class Bar:
+        def update(self, n):
+            raise Stop
+
+        def close(self):
+            pass
+
+    seen = {}
+    real = training._progress_bar
+
+    def spy(progress, total):
+        seen["total"] = total
+        return real(progress, total)
+
+    monkeypatch.setattr(training, "_progress_bar", spy)
+    with pytest.raises(Stop):
+        train(backend="numpy", batch_size=64, data=mnist_small, progress=Bar())
+    assert seen["total"] == 10_000
+
+
+def test_the_network_records_its_data_set_and_class_names(mnist_small):
+    result = train(backend="numpy", iters=2, batch_size=64)  # the bundled MNIST
+    meta = result.network.metadata
+    assert (meta["dataset"], meta["class_names"], meta["image_shape"]) == (
+        "mnist", list("0123456789"), [28, 28])
+    own = small_run(mnist_small, iters=2)  # arrays of the caller: nothing is assumed
+    assert own.network.metadata["dataset"] is None
+    assert own.network.metadata["class_names"] is None
+
+
+@pytest.mark.skipif(not FASHION_DIR.is_dir(), reason="Fashion-MNIST is not installed "
+                    "(apt-get install dataset-fashion-mnist)")
+def test_fashion_mnist_trains_and_says_so(monkeypatch):
+    monkeypatch.delenv("FASTNN_DATA_DIR", raising=False)
+    result = train(backend="numpy", dataset="fashion-mnist", iters=60, batch_size=128,
+                   eval_every=60, learning_rate=0.1)
+    meta = result.network.metadata
+    assert meta["dataset"] == "fashion-mnist"
+    assert meta["class_names"] == ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                                   "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
+    assert result.chance_accuracy == 0.1  # balanced: 1,000 test images per class
+    assert result.test_accuracy > 0.5  # learns clothes in 60 steps (MNIST's labels would not)
+    from fastnn.datasets import catalog
+
+    _, _, x_test, y_test = catalog.load_dataset("fashion-mnist")
+    assert result.test_accuracy == result.network.accuracy_u8(x_test, y_test)

@@ -22,12 +22,14 @@ from fastnn.datasets.idx import read_idx
 __all__ = [
     "BUNDLED_PATH",
     "DataIntegrityError",
+    "DATA_DIR_VAR",
     "FASHION_MNIST_DIR",
     "IDX_FILES",
     "KEYS",
     "MNIST_SHA256",
     "array_sha256",
     "clear_cache",
+    "find_fashion_mnist",
     "load_arrays",
     "load_data",
     "load_fashion_mnist",
@@ -358,13 +360,45 @@ def load_idx_dir(directory: str | os.PathLike):
     return (arrays["x_train"], arrays["y_train"]), (arrays["x_test"], arrays["y_test"])
 
 
-def load_fashion_mnist(directory: str | os.PathLike = FASHION_MNIST_DIR):
-    """Load Zalando's Fashion-MNIST from the IDX files of Debian's package.
+#: Environment variable naming a folder of data sets (Fashion-MNIST in ``fashion-mnist/`` or in
+#: the folder itself).
+DATA_DIR_VAR = "FASTNN_DATA_DIR"
+_FASHION_HINT = (
+    "Get it with `apt-get install dataset-fashion-mnist` (Debian/Ubuntu), or download "
+    "train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz and "
+    "t10k-labels-idx1-ubyte.gz from https://github.com/zalandoresearch/fashion-mnist into "
+    f"${DATA_DIR_VAR}/fashion-mnist/")
+
+
+def find_fashion_mnist() -> Path:
+    """The folder holding Fashion-MNIST's four IDX files: ``$FASTNN_DATA_DIR/fashion-mnist``,
+    then ``$FASTNN_DATA_DIR``, then Debian's ``/usr/share/datasets/fashion-mnist``.
+
+    Raises
+    ------
+    FileNotFoundError
+        Saying where it looked and how to get the files.
+    """
+    root = os.environ.get(DATA_DIR_VAR, "").strip()
+    candidates = ([Path(os.path.expanduser(root)) / "fashion-mnist",
+                   Path(os.path.expanduser(root))] if root else []) + [Path(FASHION_MNIST_DIR)]
+    for directory in candidates:
+        if directory.is_dir() and all(_find_idx(directory, stem) for stem in IDX_FILES):
+            return directory
+    looked = ", ".join(map(str, candidates)) + ("" if root else f" (${DATA_DIR_VAR} is not set)")
+    raise FileNotFoundError(f"Fashion-MNIST not found: looked in {looked}. {_FASHION_HINT}.")
+
+
+def load_fashion_mnist(directory: str | os.PathLike | None = None):
+    """Load Zalando's Fashion-MNIST from its four IDX files.
 
     Parameters
     ----------
-    directory : str or os.PathLike, default ``/usr/share/datasets/fashion-mnist``
-        Where ``apt-get install dataset-fashion-mnist`` puts the four IDX ``.gz`` files.
+    directory : str or os.PathLike, optional
+        The folder holding them; by default :func:`find_fashion_mnist` looks in
+        ``$FASTNN_DATA_DIR/fashion-mnist``, ``$FASTNN_DATA_DIR`` and
+        ``/usr/share/datasets/fashion-mnist`` (where ``apt-get install dataset-fashion-mnist``
+        puts the ``.gz`` files).
 
     Returns
     -------
@@ -374,11 +408,12 @@ def load_fashion_mnist(directory: str | os.PathLike = FASHION_MNIST_DIR):
     Raises
     ------
     FileNotFoundError
-        If the files are absent; the message says how to install them.
+        If the files are absent; the message says how to get them.
     """
+    if directory is None:
+        directory = find_fashion_mnist()
     try:
         return load_idx_dir(directory)
     except FileNotFoundError as exc:
-        raise FileNotFoundError(f"Fashion-MNIST not found: {exc}. Install it with "
-                                "`apt-get install dataset-fashion-mnist` (Debian/Ubuntu) or "
-                                "pass the directory holding the four IDX files.") from exc
+        raise FileNotFoundError(f"Fashion-MNIST not found: {exc}. {_FASHION_HINT}, or pass "
+                                "the directory holding the four IDX files.") from exc
