@@ -198,6 +198,21 @@ _THREADS_SCRIPT = textwrap.dedent("""
                                for (losses, q), ref in zip(o[0], outs[0][0]))
                        for o in outs[1:])
             results[f"{np.dtype(dtype).name} {act}"] = same
+    # a layer wider than one pass of the vector loops (300 = 4 x 64 + 44 columns)
+    for dtype in (np.float64, np.float32):
+        runs = []
+        for threads in (1, 2, 3, 4):
+            numba.set_num_threads(threads)
+            r = np.random.default_rng(2)
+            p = {"W1": (0.05 * r.standard_normal((784, 300))).astype(dtype),
+                 "b1": np.zeros(300, dtype),
+                 "W2": (0.05 * r.standard_normal((300, 10))).astype(dtype),
+                 "b2": np.zeros(10, dtype)}
+            step = nb.make_train_step(x, y, p, "relu", OPTIMIZERS["adam"](0.001), 512)
+            runs.append(([step(i) for i in idxs[:2]], p))
+        results[f"{np.dtype(dtype).name} wide"] = all(
+            r[0] == runs[0][0] and all(np.array_equal(r[1][k], runs[0][1][k]) for k in r[1])
+            for r in runs[1:])
     print(json.dumps(results))
 """)
 
@@ -213,7 +228,7 @@ def test_one_to_four_threads_give_the_same_bits(nb):
     assert out.returncode == 0, out.stderr[-3000:]
     results = json.loads(out.stdout.strip().splitlines()[-1])
     assert results == {f"{d} {a}": True for d in ("float64", "float32")
-                       for a in ("relu", "sigmoid")}
+                       for a in ("relu", "sigmoid", "wide")}
 
 
 def test_bad_inputs_raise_instead_of_reading_out_of_bounds(nb, images):
