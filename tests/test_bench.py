@@ -152,7 +152,8 @@ def test_startup_run_reports_a_finished_first_step():
 def quick_report(tmp_path_factory):
     out = tmp_path_factory.mktemp("bench")
     argv = ["--quick", "--out", str(out), "--iters", "20", "--hidden-sizes", "16,32",
-            "--batch-sizes", "1,8", "--dtypes", "float64", "--threads", "1", "--no-startup"]
+            "--batch-sizes", "1,8", "--dtypes", "float64", "--threads", "1", "--no-startup",
+            "--no-paths"]
     assert main(["bench", *argv]) == 0
     return out
 
@@ -172,6 +173,7 @@ def test_quick_report_has_the_tables(quick_report):
         assert (f"| {LABELS[impl]} | float64 |" in text) == (why is None)
     assert "By hidden size (batch 512)" in text and "By batch size (hidden 50)" in text
     assert "Skipped (--no-startup)." in text
+    assert "## Every path a user takes" in text and "(`--no-paths`" in text
     assert "![speed-up over the NumPy backend](speedup.png)" in text
 
 
@@ -193,7 +195,7 @@ def test_no_plots_and_a_failing_row(tmp_path, monkeypatch):
     monkeypatch.setattr(measure, "run_training", flaky)
     argv = ["--quick", "--out", str(tmp_path), "--iters", "5", "--hidden-sizes", "8",
             "--batch-sizes", "4", "--dtypes", "float32", "--threads", "1", "--no-startup",
-            "--no-plots", "--no-torch", "--repeats", "1"]
+            "--no-plots", "--no-torch", "--repeats", "1", "--no-paths"]
     assert main(["bench", *argv]) == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == ["REPORT.md"]
     text = (tmp_path / "REPORT.md").read_text()

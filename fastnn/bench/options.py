@@ -39,6 +39,7 @@ class BenchSettings:
     use_torch: bool = True
     plots: bool = True
     startup: bool = True
+    paths: bool = True
 
     @classmethod
     def from_args(cls, args) -> BenchSettings:
@@ -49,7 +50,7 @@ class BenchSettings:
                 values[key] = getattr(args, key)
         return cls(quick=args.quick, threads=args.threads, out=args.out, dtypes=args.dtypes,
                    use_torch=not args.no_torch, plots=not args.no_plots,
-                   startup=not args.no_startup, **values)
+                   startup=not args.no_startup, paths=not args.no_paths, **values)
 
     def command(self) -> str:
         """A ``fastnn bench`` command line that reproduces these settings."""
@@ -64,7 +65,7 @@ class BenchSettings:
                 words += [flag, ",".join(map(str, value)) if isinstance(value, tuple)
                           else str(value)]
         for name, flag in (("use_torch", "--no-torch"), ("plots", "--no-plots"),
-                           ("startup", "--no-startup")):
+                           ("startup", "--no-startup"), ("paths", "--no-paths")):
             if not getattr(self, name):
                 words.append(flag)
         return " ".join(words)
@@ -107,7 +108,7 @@ def add_bench_arguments(parser):
     """Add ``fastnn bench``'s flags to ``parser`` (the ``bench`` subcommand's parser)."""
     default = MODES["default"]
     parser.add_argument("--quick", action="store_true",
-                        help="fewer iterations, repeats and sizes, no cold start (under ~30 s)")
+                        help="fewer iterations, repeats and sizes, no cold start (about a minute)")
     parser.add_argument("--threads", type=_positive_int, default=2, metavar="N",
                         help="threads for BLAS, Numba and PyTorch")
     parser.add_argument("--out", default="bench", metavar="DIR",
@@ -131,4 +132,7 @@ def add_bench_arguments(parser):
     parser.add_argument("--no-plots", action="store_true", help="do not write the PNG plots")
     parser.add_argument("--no-startup", action="store_true",
                         help="skip the cold/warm start-up measurement (subprocesses)")
+    parser.add_argument("--no-paths", action="store_true",
+                        help="skip the other paths: the drop-in loops, each optimizer, wide "
+                             "layers, a busy machine (starts a spinning process), denser data")
     return parser

@@ -8,6 +8,7 @@ from pathlib import Path
 from fastnn._io import atomic_write
 
 from .measure import BATCH, FLOP_FORMULA, HIDDEN, train_step_flops
+from .render_paths import render_paths
 from .results import IMPLS, LABELS
 
 __all__ = ["render_report", "write_plots"]
@@ -30,7 +31,7 @@ def render_report(results):
            if other == other else ". ") +
         "Every number is a median; ratios are speed-ups (>1: faster than the column's "
         "reference). Reproduce with `fastnn bench` (or `python scripts/bench_report.py`); "
-        "`--quick` for a 30-second check, `--iters 10000 --repeats 3` for the teaching program's "
+        "`--quick` for a one-minute check, `--iters 10000 --repeats 3` for the teaching program's "
         "full run (about 10 minutes).\n")
     if results.failures:
         add("**Some measurements failed** and are missing below:\n")
@@ -105,6 +106,7 @@ def render_report(results):
         add(results.startup_note or "Not measured.")
     add("")
     _render_scaling(results, add)
+    render_paths(results.paths, add)
     return "\n".join(lines) + "\n"
 
 

@@ -48,7 +48,8 @@ class BenchResults:
     """Everything one run measured.
 
     Keys: ``training[(impl, dtype)]``, ``startup[(backend, "cold" | "warm")]``,
-    ``scaling[(impl, dtype, batch, hidden)]`` (median seconds of one train step).
+    ``scaling[(impl, dtype, batch, hidden)]`` (median seconds of one train step); ``paths`` the
+    :class:`~.paths.PathRow` list of the other paths a user takes.
     """
 
     settings: BenchSettings
@@ -57,6 +58,7 @@ class BenchResults:
     startup: dict = field(default_factory=dict)
     startup_note: str = ""
     scaling: dict = field(default_factory=dict)
+    paths: list = field(default_factory=list)
     skipped: dict = field(default_factory=dict)
     failures: dict = field(default_factory=dict)
     elapsed: float = float("nan")

@@ -21,6 +21,7 @@ from fastnn._threads import limit_threads
 
 from .measure import impl_unavailable, log, measure_scaling, measure_training
 from .options import BenchSettings
+from .paths import measure_paths
 from .render import render_report, write_plots
 from .results import IMPLS, LABELS, BenchResults
 from .startup import measure_startup
@@ -92,6 +93,8 @@ def run(settings: BenchSettings) -> int:
         results.scaling = measure_scaling([i for i in impls if i != "naive"], settings.dtypes,
                                           settings.hidden_sizes, settings.batch_sizes, data,
                                           settings.min_reps, settings.point_seconds, failures)
+        if settings.paths:
+            results.paths = measure_paths(impls, data, settings, failures)
     if settings.plots:
         write_plots(results, out_dir)
     results.elapsed, cpu1 = time.perf_counter() - start, cpu_seconds()

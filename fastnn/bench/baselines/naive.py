@@ -115,7 +115,8 @@ def naive_step(network, data, batch_mask, learning_rate=0.05):
 
 
 def naive_train(iters, batch_size=512, learning_rate=0.05, hidden_size=50, dtype="float64",
-                seed=0, data=None, *, evaluate=True, step_times=None):
+                seed=0, data=None, *, activation="relu", weights_dtype=None,
+                network_class=TwoLayerNet, evaluate=True, step_times=None):
     """Run the teaching program's training loop as written.
 
     Parameters
@@ -127,6 +128,15 @@ def naive_train(iters, batch_size=512, learning_rate=0.05, hidden_size=50, dtype
     hidden_size : int, default 50
     dtype : {"float64", "float32"}, default "float64"
         Working dtype of the data and parameters (the seed itself only runs float64).
+    activation : {"relu", "sigmoid"}, default "relu"
+    weights_dtype : {"float64", "float32"}, optional
+        Dtype of the parameters, if not ``dtype`` (the book's loop: float32 pixels, float64
+        weights).
+    network_class : type, default the seed's ``TwoLayerNet``
+        Built as ``network_class(input_size=..., hidden_size=..., output_size=10,
+        activation=..., dtype=..., randn=...)`` when it is the seed's class, with ``seed=`` (the
+        same random state, so the same weights) otherwise: ``fastnn.TwoLayerNet`` makes the
+        drop-in row, the same loop on fastnn's names.
     seed : int, default 0
         Seeds the ``np.random.RandomState`` that draws the weights and the batches.
     data : tuple or NaiveData, optional
@@ -142,8 +152,11 @@ def naive_train(iters, batch_size=512, learning_rate=0.05, hidden_size=50, dtype
     """
     data = prepare_data(data, dtype)
     random_state = np.random.RandomState(seed)
-    network = TwoLayerNet(input_size=data.x_train.shape[1], hidden_size=hidden_size,
-                          output_size=10, randn=random_state.randn, dtype=dtype)
+    source = ({"randn": random_state.randn} if network_class is TwoLayerNet
+              else {"seed": random_state})
+    network = network_class(input_size=data.x_train.shape[1], hidden_size=hidden_size,
+                            output_size=10, activation=activation,
+                            dtype=weights_dtype or dtype, **source)
     train_size = data.x_train.shape[0]
     iter_per_epoch = max(train_size / batch_size, 1)
     train_loss_list, train_acc_list, test_acc_list = [], [], []
