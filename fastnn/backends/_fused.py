@@ -19,7 +19,13 @@ from ._numba_step import OptState, StepConsts, StepData, StepParams, StepWork
 from ._pixels import chunk_starts, gradient_tasks, prepare_pixels
 from .interface import LOG_EPSILON, PARAM_NAMES, ComposedTrainStep
 
-__all__ = ["FusedStep", "FUSED_OPTIMIZERS", "FloatBatch", "float_batch"]
+__all__ = ["FusedStep", "FUSED_OPTIMIZERS", "FloatBatch", "float_batch", "DENSE_ROUTE_SHARE"]
+
+#: From this share of non-zero pixels on, the step takes the dense route: the reference step on
+#: the NumPy backend, whose BLAS products beat reading the pixels one by one once a sample has
+#: more non-zeros than about two in five (MNIST has 19 %, Fashion-MNIST 50 %; the measured
+#: crossover is in bench/REPORT.md's density rows).
+DENSE_ROUTE_SHARE = 0.4
 
 #: optimizer name -> the kernel's code.
 FUSED_OPTIMIZERS = {"sgd": step_kernels.SGD, "momentum": step_kernels.MOMENTUM,
@@ -75,6 +81,18 @@ class FusedStep:
         self.params, self.optimizer, self.batch_size = params, optimizer, int(batch_size)
         self.activation, self.act = activation, _act_code(activation)
         self.opt = FUSED_OPTIMIZERS[optimizer.name]
+        self.idx = np.empty(self.batch_size, np.int64)
+        self.dtype = dt
+        self._reference = None
+        self.threads = ThreadChooser(numba.get_num_threads()) if adaptive_threads else None
+        self.route = ("dense" if np.count_nonzero(x_u8) >= DENSE_ROUTE_SHARE * max(x_u8.size, 1)
+                      else "sparse")
+        if self.route == "dense":
+            from . import get
+
+            self._reference = ComposedTrainStep(get("numpy"), x_u8, y, params, activation,
+                                                optimizer, batch_size)
+            return
         hp = padded(h, dt)
         self.chunk = kernels.chunk_rows(hp * dt.itemsize, d)
         pixels = prepare_pixels(x_u8)
@@ -92,10 +110,6 @@ class FusedStep:
             db1=np.empty(h, dt), dW2=np.empty((h, c), dt), db2=np.empty(c, dt),
             tasks=gradient_tasks(starts, c), claims=aligned_zeros(kernels.N_CLAIMS, np.int64),
             dW1_out=np.empty((0, h), dt))
-        self.idx = np.empty(self.batch_size, np.int64)
-        self.dtype = dt
-        self._reference = None
-        self.threads = ThreadChooser(numba.get_num_threads()) if adaptive_threads else None
 
     def _state(self):
         """The optimizer's own state arrays (made now if need be) as an :class:`OptState`."""
@@ -126,6 +140,10 @@ class FusedStep:
             raise ValueError(f"idx must be {self.batch_size} integers, got {idx.dtype} "
                              f"of shape {idx.shape}")
         self.idx[:] = idx  # our own int64 buffer: any idx dtype or flags, one compiled type
+        if self.route == "dense":
+            if self.idx.size and (self.idx.min() < 0 or self.idx.max() >= self.x_u8.shape[0]):
+                raise IndexError(f"idx out of range: rows 0..{self.x_u8.shape[0] - 1} of x_u8")
+            return self._reference(self.idx)
         if not kernels.all_finite(self.params["W1"]):  # 0 * inf must count: the reference
             return self._reference_step()(self.idx)
         params = StepParams(**{name: self.params[name] for name in PARAM_NAMES})

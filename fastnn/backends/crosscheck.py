@@ -177,9 +177,12 @@ def _predict_u8_in(activation, h, zero_images=False, inf_weight=False):
 
 
 def _step_in(activation, h, batch=64, zero_images=False, inf_weight=False, optimizer="sgd",
-             steps=1, weight_decay=0.0):
+             steps=1, weight_decay=0.0, dense=False):
     def make(rng, dt):
         x, y = _images(rng)
+        if dense:  # no zero pixel: the step's dense route
+            x = _sparse_u8(rng, 500, 784, zero_fraction=0.0)
+            y = rng.integers(0, 10, 500)
         if zero_images:
             x = x.copy()
             x[:5] = 0
@@ -378,6 +381,9 @@ def _table():
             # relative error its normalisation turns into a step error above 1e-12 of W1)
             *(Comparison("train_step", f"{act} h=300 {opt} 2 steps",
                          _step_in(act, 300, optimizer=opt, steps=2)) for opt in ("sgd", "adam")),
+            *(Comparison("train_step", f"{act} h=50 {opt} dense pixels (dense route)",
+                         _step_in(act, 50, optimizer=opt, steps=2, dense=True))
+              for opt in ("sgd", "adam")),
             *(Comparison("train_step", f"{act} h=50 {opt} weight decay 0.01, 3 steps",
                          _step_in(act, 50, optimizer=opt, steps=3, weight_decay=0.01),
                          NORMALISING_FLOAT32_FACTOR if opt in ("adagrad", "rmsprop") else 1.0)

@@ -47,6 +47,7 @@ def runtime_info() -> dict:
     """Numba's version, thread counts, threading layer, how idle threads wait and the cache
     directory (for ``fastnn info``)."""
     from .._threads import pool_note, start_numba_pool
+    from ._fused import DENSE_ROUTE_SHARE
 
     start_numba_pool()
     threads = int(numba.get_num_threads())
@@ -62,6 +63,8 @@ def runtime_info() -> dict:
         "thread_wait": pool_note(),
         "thread_choice": ("train() uses all threads, or one while the machine is too busy for "
                           "two to help (measured per run; set threads= to fix it)"),
+        "train_step_route": (f"sparse (the fused kernel) below {DENSE_ROUTE_SHARE:.0%} "
+                             "non-zero pixels, else dense (the NumPy backend's BLAS step)"),
         "cache_dir": kernels.probe.stats.cache_path,
     }
 
