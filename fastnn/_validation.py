@@ -6,7 +6,7 @@ import numbers
 
 import numpy as np
 
-from .backends.interface import ACTIVATIONS, DTYPES
+from .backends.interface import ACTIVATIONS, DTYPES, NATIVE_FLOATS
 
 
 def check_choice(value, choices, name):
@@ -123,8 +123,7 @@ def as_features(x, n_features, dtype, name="x", *, kernels_check=False):
     if X.shape[0] == 0:
         raise ValueError(f"{name} has no samples (shape {np.shape(x)})")
     dtype = np.dtype(dtype)
-    exact = (X.dtype.kind == "f" and X.dtype.isnative and X.dtype.name in DTYPES
-             and X.dtype.itemsize <= dtype.itemsize)
+    exact = (X.dtype in NATIVE_FLOATS and X.dtype.itemsize <= dtype.itemsize)
     if kernels_check and exact:
         return np.ascontiguousarray(X), was_1d
     if X.dtype.kind in "fc" and not np.isfinite(X).all():

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .interface import DTYPES
+from .interface import NATIVE_FLOATS
 
 __all__ = ["floats", "pixels", "labels", "indices", "same_dtype"]
 
@@ -23,7 +23,7 @@ def _describe(a):
 
 def floats(a, name, shape, *, writable=False):
     """``a`` must be a native, C-contiguous float32/float64 array of ``shape`` (None: any)."""
-    ok = (isinstance(a, np.ndarray) and a.dtype.name in DTYPES and a.dtype.isnative
+    ok = (isinstance(a, np.ndarray) and a.dtype in NATIVE_FLOATS
           and a.ndim == len(shape) and a.flags.c_contiguous
           and all(want is None or got == want for got, want in zip(a.shape, shape)))
     if not ok:
