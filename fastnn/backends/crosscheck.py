@@ -19,13 +19,21 @@ from __future__ import annotations
 
 import zlib
 from collections import namedtuple
-from pathlib import Path
 
 import numpy as np
 
 from fastnn import backends
 
-from .interface import pixel_table
+from ._crosscheck_inputs import (
+    backward_in,
+    dense_in,
+    float_in,
+    gather_in,
+    predict_in,
+    predict_u8_in,
+    softmax_in,
+    step_in,
+)
 
 __all__ = ["COMPARISONS", "RTOL", "Comparison", "CheckReport", "Row", "compare",
            "run_crosscheck"]
@@ -41,161 +49,6 @@ Comparison.__doc__ = """One row of the table: ``make(rng, dtype) -> dict`` of na
 #: reference differs from itself by 6e-6 between one and two BLAS threads on these cases.
 NORMALISING_FLOAT32_FACTOR = 10.0
 Row = namedtuple("Row", "kernel case dtype output max_abs_diff max_abs_ref rel tol ok")
-
-_MNIST = Path(__file__).resolve().parent.parent / "data" / "mnist.npz"
-_images_cache = {}
-
-
-# --- inputs -------------------------------------------------------------------------------------
-
-def _images(rng, n=2000):
-    """``(x_u8 (n, 784), y (n,))``: the first MNIST test images if bundled, else look-alikes."""
-    if "mnist" not in _images_cache:
-        try:
-            with np.load(_MNIST) as f:
-                x, y = f["x_test"][:n].reshape(n, -1), f["y_test"][:n].astype(np.int64)
-        except (OSError, KeyError, ValueError):  # keep the check usable without the data file
-            x = _sparse_u8(np.random.default_rng(0), n, 784)
-            y = np.random.default_rng(1).integers(0, 10, n)
-        x, y = np.ascontiguousarray(x), np.ascontiguousarray(y)
-        x.flags.writeable = y.flags.writeable = False
-        _images_cache["mnist"] = (x, y)
-    return _images_cache["mnist"]
-
-
-def _sparse_u8(rng, n, d, zero_fraction=0.8):
-    """uint8 pixels, ``zero_fraction`` of them exactly 0 like MNIST's background."""
-    x = rng.integers(1, 256, (n, d)).astype(np.uint8)
-    x[rng.random((n, d)) < zero_fraction] = 0
-    return x
-
-
-def _X(rng, dt, n, kind):
-    """Inputs of the first layer: ``"u8"`` scaled pixels (mostly zeros) or ``"normal"``."""
-    if kind == "u8":
-        x, _ = _images(rng)
-        return pixel_table(dt)[x[rng.integers(0, len(x), n)]]
-    return rng.standard_normal((n, 784)).astype(dt)
-
-
-def _act(Z, activation):
-    if activation == "relu":
-        return np.maximum(0, Z)
-    return 1 / (1 + np.exp(-Z))
-
-
-def _net(rng, dt, h, c=10, d=784, scale=0.1):
-    return {"W1": (scale * rng.standard_normal((d, h))).astype(dt),
-            "b1": (scale * rng.standard_normal(h)).astype(dt),
-            "W2": (scale * rng.standard_normal((h, c))).astype(dt),
-            "b2": (scale * rng.standard_normal(c)).astype(dt)}
-
-
-def _gather_in(n=512, zero_rows=False, d=None):
-    def make(rng, dt):
-        x, _ = _images(rng)
-        if d is not None:
-            x = _sparse_u8(rng, 300, d)
-        if zero_rows:
-            x = x.copy()
-            x[:7] = 0
-        idx = rng.integers(0, 7 if zero_rows else len(x), n)
-        return {"x_u8": x, "idx": idx}
-    return make
-
-
-def _dense_in(activation, h, n=64, kind="u8", zero_rows=0):
-    def make(rng, dt):
-        X = _X(rng, dt, n, kind)
-        X[:zero_rows] = 0
-        net = _net(rng, dt, h)
-        return {"X": X, "W": net["W1"], "b": net["b1"], "activation": activation}
-    return make
-
-
-def _softmax_in(n=512, scale=3.0, labels=None, ties=False):
-    def make(rng, dt):
-        logits = (scale * rng.standard_normal((n, 10))).astype(dt)
-        if ties:
-            logits[:] = dt(0.5)
-        y = rng.integers(0, 10, n) if labels is None else np.full(n, labels)
-        return {"logits": logits, "labels": y}
-    return make
-
-
-def _backward_in(activation, h, n=64, kind="u8", zero_rows=0):
-    def make(rng, dt):
-        X = _X(rng, dt, n, kind)
-        X[:zero_rows] = 0
-        Z1 = rng.standard_normal((n, h)).astype(dt)
-        Z1[rng.random((n, h)) < 0.1] = 0  # relu'(0) = 1: the seed's boundary
-        W2 = (0.1 * rng.standard_normal((h, 10))).astype(dt)
-        dZ2 = (rng.standard_normal((n, 10)) / n).astype(dt)
-        return {"X": X, "Z1": Z1, "A1": _act(Z1, activation).astype(dt), "W2": W2, "dZ2": dZ2,
-                "activation": activation}
-    return make
-
-
-def _predict_in(activation, h, n=1000, kind="u8", zero_rows=0, ties=False):
-    def make(rng, dt):
-        X = _X(rng, dt, n, kind)
-        X[:zero_rows] = 0
-        net = _net(rng, dt, h)
-        if ties:
-            net["W2"][:] = 0
-            net["b2"][:] = 1  # every logit equal: the first class wins
-        return dict(X=X, activation=activation, **net)
-    return make
-
-
-def _float_in(activation, h, n=64, kind="u8", zero_rows=0, inf_weight=False, labels=None,
-              narrow=False):
-    """Inputs of ``logits`` and ``loss_gradient``: float X (``narrow``: float32 X for a float64
-    network, as the book's loader gives), the network, labels."""
-    def make(rng, dt):
-        X = _X(rng, np.float32 if narrow else dt, n, kind)
-        X[:zero_rows] = 0
-        net = _net(rng, np.float64 if narrow else dt, h)
-        if inf_weight:  # 0 * inf = nan: the zeros of X must not be skipped then
-            net["W1"][0, 0] = np.inf
-        y = rng.integers(0, 10, n) if labels is None else np.full(n, labels)
-        return dict(X=X, labels=y, activation=activation, **net)
-    return make
-
-
-def _predict_u8_in(activation, h, zero_images=False, inf_weight=False):
-    def make(rng, dt):
-        x, _ = _images(rng)
-        if zero_images:
-            x = x.copy()
-            x[:100] = 0
-        net = _net(rng, dt, h)
-        if inf_weight:  # 0 * inf = nan: the zeros of x must not be skipped then
-            net["W1"][0, 0] = np.inf
-        return dict(x_u8=x, activation=activation, **net)
-    return make
-
-
-def _step_in(activation, h, batch=64, zero_images=False, inf_weight=False, optimizer="sgd",
-             steps=1, weight_decay=0.0, dense=False):
-    def make(rng, dt):
-        x, y = _images(rng)
-        if dense:  # no zero pixel: the step's dense route
-            x = _sparse_u8(rng, 500, 784, zero_fraction=0.0)
-            y = rng.integers(0, 10, 500)
-        if zero_images:
-            x = x.copy()
-            x[:5] = 0
-        idx = rng.integers(0, 5 if zero_images else len(x), batch * steps)
-        params = _net(rng, dt, h, scale=0.01)
-        if inf_weight:  # pixel 0 is 0 in every MNIST image: 0 * inf = nan must count
-            params["W1"][0, 0] = np.inf
-        lr = {"sgd": 0.05, "momentum": 0.05, "nesterov": 0.05, "adagrad": 0.05}.get(optimizer,
-                                                                                   0.001)
-        return {"x_u8": x, "y": y, "params": params, "idx": idx, "activation": activation,
-                "lr": lr, "optimizer": optimizer, "steps": steps, "weight_decay": weight_decay}
-    return make
-
 
 # --- running one kernel -------------------------------------------------------------------------
 
@@ -320,91 +173,91 @@ def compare(comparison, dtype, reference="numpy", candidate="numba", seed=0):
 
 def _table():
     rows = [
-        Comparison("gather_scaled", "mnist batch 512 (repeats)", _gather_in()),
-        Comparison("gather_scaled", "batch 1", _gather_in(n=1)),
-        Comparison("gather_scaled", "all-zero rows", _gather_in(zero_rows=True)),
-        Comparison("gather_scaled", "width 7", _gather_in(n=33, d=7)),
+        Comparison("gather_scaled", "mnist batch 512 (repeats)", gather_in()),
+        Comparison("gather_scaled", "batch 1", gather_in(n=1)),
+        Comparison("gather_scaled", "all-zero rows", gather_in(zero_rows=True)),
+        Comparison("gather_scaled", "width 7", gather_in(n=33, d=7)),
     ]
     for act in ("relu", "sigmoid", "identity"):
         for h in (1, 7, 50, 129):
-            rows.append(Comparison("dense_forward", f"{act} h={h} uint8 X", _dense_in(act, h)))
+            rows.append(Comparison("dense_forward", f"{act} h={h} uint8 X", dense_in(act, h)))
         rows += [
-            Comparison("dense_forward", f"{act} h=50 normal X", _dense_in(act, 50, kind="normal")),
-            Comparison("dense_forward", f"{act} h=7 batch 1", _dense_in(act, 7, n=1)),
+            Comparison("dense_forward", f"{act} h=50 normal X", dense_in(act, 50, kind="normal")),
+            Comparison("dense_forward", f"{act} h=7 batch 1", dense_in(act, 7, n=1)),
             Comparison("dense_forward", f"{act} h=50 all-zero rows",
-                       _dense_in(act, 50, zero_rows=64)),
+                       dense_in(act, 50, zero_rows=64)),
         ]
     rows.append(Comparison("dense_forward", "identity in place (Z is A)",
-                           lambda rng, dt: dict(_dense_in("identity", 10)(rng, dt),
+                           lambda rng, dt: dict(dense_in("identity", 10)(rng, dt),
                                                 in_place=True)))
     rows += [
-        Comparison("softmax_cross_entropy", "batch 512", _softmax_in()),
-        Comparison("softmax_cross_entropy", "logits +-1000", _softmax_in(scale=1000.0)),
-        Comparison("softmax_cross_entropy", "labels all 0", _softmax_in(labels=0)),
-        Comparison("softmax_cross_entropy", "labels all 9", _softmax_in(labels=9)),
-        Comparison("softmax_cross_entropy", "batch 1", _softmax_in(n=1)),
-        Comparison("softmax_cross_entropy", "tied logits", _softmax_in(ties=True)),
+        Comparison("softmax_cross_entropy", "batch 512", softmax_in()),
+        Comparison("softmax_cross_entropy", "logits +-1000", softmax_in(scale=1000.0)),
+        Comparison("softmax_cross_entropy", "labels all 0", softmax_in(labels=0)),
+        Comparison("softmax_cross_entropy", "labels all 9", softmax_in(labels=9)),
+        Comparison("softmax_cross_entropy", "batch 1", softmax_in(n=1)),
+        Comparison("softmax_cross_entropy", "tied logits", softmax_in(ties=True)),
     ]
     for act in ("relu", "sigmoid"):
         for h in (1, 7, 50, 129):
             rows.append(Comparison("two_layer_backward", f"{act} h={h} uint8 X",
-                                   _backward_in(act, h)))
+                                   backward_in(act, h)))
             rows.append(Comparison("predict_labels", f"{act} h={h} uint8 X",
-                                   _predict_in(act, h)))
-            rows.append(Comparison("train_step", f"{act} h={h} batch 64", _step_in(act, h)))
+                                   predict_in(act, h)))
+            rows.append(Comparison("train_step", f"{act} h={h} batch 64", step_in(act, h)))
         rows += [
             Comparison("two_layer_backward", f"{act} h=50 normal X",
-                       _backward_in(act, 50, kind="normal")),
-            Comparison("two_layer_backward", f"{act} h=7 batch 1", _backward_in(act, 7, n=1)),
+                       backward_in(act, 50, kind="normal")),
+            Comparison("two_layer_backward", f"{act} h=7 batch 1", backward_in(act, 7, n=1)),
             Comparison("two_layer_backward", f"{act} h=50 all-zero rows",
-                       _backward_in(act, 50, zero_rows=64)),
+                       backward_in(act, 50, zero_rows=64)),
             Comparison("predict_labels", f"{act} h=50 normal X",
-                       _predict_in(act, 50, kind="normal")),
-            Comparison("predict_labels", f"{act} h=7 batch 1", _predict_in(act, 7, n=1)),
+                       predict_in(act, 50, kind="normal")),
+            Comparison("predict_labels", f"{act} h=7 batch 1", predict_in(act, 7, n=1)),
             Comparison("predict_labels", f"{act} h=50 all-zero rows",
-                       _predict_in(act, 50, zero_rows=1000)),
-            Comparison("predict_labels", f"{act} tied logits", _predict_in(act, 50, ties=True)),
-            Comparison("predict_labels_u8", f"{act} h=50 2000 images", _predict_u8_in(act, 50)),
+                       predict_in(act, 50, zero_rows=1000)),
+            Comparison("predict_labels", f"{act} tied logits", predict_in(act, 50, ties=True)),
+            Comparison("predict_labels_u8", f"{act} h=50 2000 images", predict_u8_in(act, 50)),
             Comparison("predict_labels_u8", f"{act} h=7 all-zero images",
-                       _predict_u8_in(act, 7, zero_images=True)),
+                       predict_u8_in(act, 7, zero_images=True)),
             Comparison("predict_labels_u8", f"{act} h=129 an infinite weight",
-                       _predict_u8_in(act, 129, inf_weight=True)),
-            Comparison("train_step", f"{act} h=50 batch 512", _step_in(act, 50, batch=512)),
-            Comparison("train_step", f"{act} h=7 batch 1", _step_in(act, 7, batch=1)),
+                       predict_u8_in(act, 129, inf_weight=True)),
+            Comparison("train_step", f"{act} h=50 batch 512", step_in(act, 50, batch=512)),
+            Comparison("train_step", f"{act} h=7 batch 1", step_in(act, 7, batch=1)),
             Comparison("train_step", f"{act} h=50 an infinite weight",
-                       _step_in(act, 50, inf_weight=True)),
+                       step_in(act, 50, inf_weight=True)),
             *(Comparison("train_step", f"{act} h={h} {opt} 3 steps",
-                         _step_in(act, h, optimizer=opt, steps=3),
+                         step_in(act, h, optimizer=opt, steps=3),
                          NORMALISING_FLOAT32_FACTOR if opt in ("adagrad", "rmsprop") else 1.0)
               for opt in ("momentum", "nesterov", "adagrad", "rmsprop", "adam") for h in (7, 50)),
             # (not RMSprop here: over 300 units some gradient is a cancellation, whose large
             # relative error its normalisation turns into a step error above 1e-12 of W1)
             *(Comparison("train_step", f"{act} h=300 {opt} 2 steps",
-                         _step_in(act, 300, optimizer=opt, steps=2)) for opt in ("sgd", "adam")),
+                         step_in(act, 300, optimizer=opt, steps=2)) for opt in ("sgd", "adam")),
             *(Comparison("train_step", f"{act} h=50 {opt} dense pixels (dense route)",
-                         _step_in(act, 50, optimizer=opt, steps=2, dense=True))
+                         step_in(act, 50, optimizer=opt, steps=2, dense=True))
               for opt in ("sgd", "adam")),
             *(Comparison("train_step", f"{act} h=50 {opt} weight decay 0.01, 3 steps",
-                         _step_in(act, 50, optimizer=opt, steps=3, weight_decay=0.01),
+                         step_in(act, 50, optimizer=opt, steps=3, weight_decay=0.01),
                          NORMALISING_FLOAT32_FACTOR if opt in ("adagrad", "rmsprop") else 1.0)
               for opt in ("sgd", "nesterov", "adam")),
             Comparison("train_step", f"{act} h=50 all-zero images",
-                       _step_in(act, 50, zero_images=True)),
+                       step_in(act, 50, zero_images=True)),
         ]
     for kernel in ("logits", "loss_gradient"):
         for act in ("relu", "sigmoid"):
-            rows += [Comparison(kernel, f"{act} h={h} uint8 X", _float_in(act, h))
+            rows += [Comparison(kernel, f"{act} h={h} uint8 X", float_in(act, h))
                      for h in (1, 7, 50, 129)]
             rows += [
-                Comparison(kernel, f"{act} h=50 normal X", _float_in(act, 50, kind="normal")),
-                Comparison(kernel, f"{act} h=7 batch 1", _float_in(act, 7, n=1)),
-                Comparison(kernel, f"{act} h=50 batch 512", _float_in(act, 50, n=512)),
-                Comparison(kernel, f"{act} h=50 all-zero rows", _float_in(act, 50, zero_rows=64)),
+                Comparison(kernel, f"{act} h=50 normal X", float_in(act, 50, kind="normal")),
+                Comparison(kernel, f"{act} h=7 batch 1", float_in(act, 7, n=1)),
+                Comparison(kernel, f"{act} h=50 batch 512", float_in(act, 50, n=512)),
+                Comparison(kernel, f"{act} h=50 all-zero rows", float_in(act, 50, zero_rows=64)),
                 Comparison(kernel, f"{act} h=50 an infinite weight",
-                           _float_in(act, 50, inf_weight=True)),
-                Comparison(kernel, f"{act} h=50 float32 X", _float_in(act, 50, narrow=True)),
+                           float_in(act, 50, inf_weight=True)),
+                Comparison(kernel, f"{act} h=50 float32 X", float_in(act, 50, narrow=True)),
             ]
-        rows += [Comparison(kernel, f"relu labels all {k}", _float_in("relu", 50, labels=k))
+        rows += [Comparison(kernel, f"relu labels all {k}", float_in("relu", 50, labels=k))
                  for k in (0, 9)]
     return tuple(rows)
 
