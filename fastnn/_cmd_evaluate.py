@@ -61,20 +61,16 @@ def write_report(evaluation, network, directory, what=""):
 
 def run(args) -> int:
     import fastnn
-    from fastnn.cli import PROG, _error
+    from fastnn.cli import PROG, _error, _load_model
 
     if args.report is not None:
         try:
             check_report_dir(args.report)
         except OSError as exc:
             return _error(exc.strerror or exc)
-    try:
-        network = fastnn.load_model(args.model, backend=args.backend)
-    except (fastnn.ModelFileError, FileNotFoundError) as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
-        return 1
-    except (ValueError, backends.BackendUnavailableError) as exc:
-        return _error(exc)
+    network, status = _load_model(args)
+    if network is None:
+        return status
     trained_on = network.metadata.get("dataset")
     dataset = args.dataset or trained_on or "mnist"
     if trained_on is None and args.dataset is None:

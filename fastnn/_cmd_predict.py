@@ -54,9 +54,8 @@ def _write_png(pixels, path):
 def run(args) -> int:
     import numpy as np
 
-    import fastnn
     from fastnn._io import check_output_path
-    from fastnn.cli import PROG, _error
+    from fastnn.cli import PROG, _error, _load_model
     from fastnn.images import (
         ImageError,
         check_network,
@@ -71,13 +70,9 @@ def run(args) -> int:
             check_output_path(target, "--show")
     except OSError as exc:
         return _error(exc.strerror or exc)
-    try:
-        network = fastnn.load_model(args.model, backend=args.backend)
-    except (fastnn.ModelFileError, FileNotFoundError) as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
-        return 1
-    except (ValueError, backends.BackendUnavailableError) as exc:
-        return _error(exc)
+    network, status = _load_model(args)
+    if network is None:
+        return status
     try:  # a model for other inputs is refused before any image is read
         check_network(network)
     except ValueError as exc:

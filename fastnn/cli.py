@@ -144,6 +144,18 @@ def _error(message) -> int:
     return 2
 
 
+def _load_model(args):
+    """``(network, None)`` for ``args.model`` on ``args.backend``, or ``(None, exit status)``
+    once the reason is printed: 1 for a missing or damaged file, 2 for a bad choice."""
+    try:
+        return fastnn.load_model(args.model, backend=args.backend), None
+    except (fastnn.ModelFileError, FileNotFoundError) as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return None, 1
+    except (ValueError, backends.BackendUnavailableError) as exc:
+        return None, _error(exc)
+
+
 def _with_flag_names(message):
     """Append the flags of the training parameters that ``message`` is about (it starts with
     their name, or says ``name=value``)."""

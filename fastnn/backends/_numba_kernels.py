@@ -168,21 +168,22 @@ def _compress_nonzero(x_row, rows, vals, start):
                 | (x_row[k + 4] != 0) | (x_row[k + 5] != 0) | (x_row[k + 6] != 0)
                 | (x_row[k + 7] != 0)):
             for q in range(k, k + 8):
-                x = x_row[q]
-                rows[c] = q
-                vals[c] = x
-                c += x != 0
-                t = x - x
-                bad |= t != t
+                c, bad = _take(x_row, q, rows, vals, c, bad)
         k += 8
     for q in range(k, d):
-        x = x_row[q]
-        rows[c] = q
-        vals[c] = x
-        c += x != 0
-        t = x - x
-        bad |= t != t
+        c, bad = _take(x_row, q, rows, vals, c, bad)
     return c, bad == 0
+
+
+@njit(cache=True, inline="always")
+def _take(x_row, q, rows, vals, c, bad):
+    """Write pixel ``q`` at slot ``c``, which moves on only for a non-zero; ``bad`` gains a
+    NaN or an infinity (``x - x`` is NaN for both)."""
+    x = x_row[q]
+    rows[c] = q
+    vals[c] = x
+    t = x - x
+    return c + (x != 0), bad | (t != t)
 
 
 @njit(cache=True, inline="always")
