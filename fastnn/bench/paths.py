@@ -42,6 +42,10 @@ SECTIONS = {
 STEP_RATES = {"sgd": LR, "momentum": LR, "nesterov": LR, "adagrad": LR, "rmsprop": 0.001,
               "adam": 0.001}
 WIDE_HIDDEN, WIDE_BATCHES = (256, 512, 1024), (128, 512)
+#: Whole runs of this section stop at these many iterations (the report's ``--iters`` if
+#: fewer): the drop-in loops' ratio is settled by then, and three rounds of the four loops and
+#: the six busy-machine runs at 10,000 would take half an hour.
+LOOP_ITERS, BUSY_ITERS = 3000, 2000
 
 
 @dataclass
@@ -258,9 +262,10 @@ def measure_paths(impls, data, settings, failures):
     rows = []
     if "numba" not in impls:
         return rows
-    rows += measure_loops(data, settings.iters, rounds, failures)
+    rows += measure_loops(data, min(settings.iters, LOOP_ITERS), rounds, failures)
     rows += measure_optimizers(data, dtypes, rounds, settings, failures)
     rows += measure_wide(impls, data, dtypes, rounds, settings, failures)
-    rows += measure_busy(data, settings.iters, rounds, settings.threads, failures)
+    rows += measure_busy(data, min(settings.iters, BUSY_ITERS), rounds, settings.threads,
+                         failures)
     rows += measure_density(data, dtypes, rounds, settings, failures)
     return rows
