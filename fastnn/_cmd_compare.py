@@ -210,7 +210,7 @@ def run(args) -> int:
     kwargs = dict(seeds=seeds, search=args.search, trials=args.trials,
                   search_seed=args.search_seed, preset=preset, engine=args.engine,
                   address=address, jobs=args.jobs, keep=args.keep,
-                  progress=not args.no_progress, rank=args.rank)
+                  progress="lines" if args.no_progress else True, rank=args.rank)
     if args.yes:
         kwargs["max_runs"] = sys.maxsize
     try:

@@ -234,8 +234,9 @@ def compare(grid=None, *, seeds=(0,), search="grid", trials=None, search_seed=0,
         Refuse (``TooManyRunsError``) a sweep of more runs; raise it to confirm a large one.
     keep : str or os.PathLike, optional
         A folder for each run's model (``run-007.npz``) and history (``run-007.csv``).
-    progress : bool, default False
-        A tqdm bar of the runs done / total, and one line per finished run.
+    progress : bool or "lines", default False
+        A tqdm bar of the runs done / total (on a terminal) and one line per finished run on
+        stdout; ``"lines"``: the lines only.
     on_result : callable, optional
         ``on_result(row)`` after each finished run (a dict; see :class:`Comparison`).
     rank : {"accuracy", "time"}, default "accuracy"
@@ -286,7 +287,7 @@ def compare(grid=None, *, seeds=(0,), search="grid", trials=None, search_seed=0,
     payloads = [dict(config=c, index=k, keep=keep is not None) for k, c in enumerate(configs)]
     if engine == "local":
         _warm_up(configs, progress)
-    bar = _bar(progress, len(configs))
+    bar = _bar(progress is True, len(configs))
     try:
         for row in runner.map_unordered(run_config, payloads):
             if row["status"] == "interrupted":  # Ctrl-C reached a run in this process
@@ -295,6 +296,8 @@ def compare(grid=None, *, seeds=(0,), search="grid", trials=None, search_seed=0,
             if bar is not None:
                 bar.update(1)
                 bar.write(comparison.row_line(row), file=sys.stdout)
+            elif progress:
+                print(comparison.row_line(row), flush=True)
             if on_result is not None:
                 on_result(row)
     except KeyboardInterrupt:

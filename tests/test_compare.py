@@ -171,3 +171,24 @@ def test_the_dask_engine_on_a_local_cluster_gives_the_same_runs():
         direct = train(TrainConfig.from_dict(row["config"]))
         assert row["final_test_acc"] == direct.test_accuracy
         assert row["history"]["train_loss"] == direct.history["train_loss"]
+
+
+def test_the_ray_engine_on_a_local_instance_gives_the_same_runs():
+    # Ray is not in the dev extras (its wheel and daemons are large for CI's 2 cores); this
+    # runs where `pip install 'fastnn[ray]'` was done, in about 15 s.
+    pytest.importorskip("ray")
+    grid = {**QUICK, "backend": "numba", "optimizer": ["sgd", "momentum"]}
+    result = compare(grid, engine="ray")
+    assert "Ray at a local instance" in result.engine and len(result.rows) == 2
+    for row in result.rows:
+        direct = train(TrainConfig.from_dict(row["config"]))
+        assert row["final_test_acc"] == direct.test_accuracy
+
+
+def test_an_unreachable_ray_head_fails_fast():
+    pytest.importorskip("ray")
+    start = time.perf_counter()
+    with pytest.raises(EngineUnavailableError, match="cannot reach the Ray head node at "
+                                                     "127.0.0.1:9"):
+        compare({"iters": 5}, engine="ray", address="127.0.0.1:9")
+    assert time.perf_counter() - start < 10
