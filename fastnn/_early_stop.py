@@ -54,8 +54,9 @@ class Watcher:
         self.best_params = None
         self.since_best = 0
 
-    def after(self, iteration, index, test_acc, val_acc=None):
-        """The stop reason after evaluation number ``index`` (at ``iteration``), or None."""
+    def after(self, iteration, index, test_acc, val_acc=None, seconds=None):
+        """The stop reason after evaluation number ``index`` (at ``iteration``, ``seconds``
+        after the start of the loop), or None."""
         if self.validating:
             # strictly better: of equal accuracies the earliest (the shortest training) is kept
             if val_acc > self.best_val:
@@ -65,7 +66,8 @@ class Watcher:
             else:
                 self.since_best += 1
         if self.target is not None and test_acc >= self.target and self.time_to_target is None:
-            self.time_to_target = time.perf_counter() - self.start
+            self.time_to_target = (time.perf_counter() - self.start if seconds is None
+                                   else seconds)
             return "target_accuracy"
         if self.patience is not None and self.since_best >= self.patience:
             return "early_stopping"

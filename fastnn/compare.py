@@ -166,7 +166,8 @@ def run_config(payload):
     row = dict(index=payload["index"], config=payload["config"], status="failed",
                final_test_acc=math.nan, best_test_acc=math.nan, best_iter=None,
                seconds=math.nan, iterations=0, time_to_target=None, diverged_at=None,
-               error=None, history=None, backend=None, model=None, at_chance=False)
+               error=None, history=None, eval_seconds=[], backend=None, model=None,
+               at_chance=False)
     start = time.perf_counter()
     try:
         with warnings.catch_warnings():
@@ -187,6 +188,7 @@ def run_config(payload):
     row.update(status=result.stop_reason, final_test_acc=result.test_accuracy,
                seconds=result.seconds, iterations=result.iterations,
                time_to_target=result.time_to_target, history=_plain(result.history),
+               eval_seconds=list(result.eval_seconds),
                backend=result.backend, at_chance=result.at_chance)
     _best(row, result.history)
     if payload.get("keep"):

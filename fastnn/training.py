@@ -127,6 +127,9 @@ class TrainResult:
     time_to_target : float or None
         Seconds from the start of the training loop to the end of the first evaluation whose
         test accuracy reached ``target_accuracy`` (None when it was not set or not reached).
+    eval_seconds : list of float
+        For each evaluation of ``history``, the seconds from the start of the training loop to
+        its end (so the time to any accuracy can be read off, as :attr:`time_to_target` is).
     best_iteration : int or None
         With ``validation_split``: the iteration of the evaluation with the best validation
         accuracy, whose weights the network holds (``history["val_acc"]`` has every
@@ -144,6 +147,7 @@ class TrainResult:
     chance_accuracy: float = float("nan")
     at_chance: bool = False
     time_to_target: float | None = None
+    eval_seconds: list = dataclasses.field(default_factory=list)
     best_iteration: int | None = None
 
     def plot(self, path=None):
@@ -262,12 +266,14 @@ def train(config=None, /, *, preset=None, progress=False, callback=None, data=No
         history["test_acc"].append(test_accuracy())
         if x_val is not None:
             history["val_acc"].append(val_accuracy())
+        eval_seconds.append(time.perf_counter() - start)
         if callback is not None:
             callback(iteration, history)
         return watcher.after(iteration, len(history["eval_iter"]) - 1, history["test_acc"][-1],
-                             history["val_acc"][-1] if x_val is not None else None)
+                             history["val_acc"][-1] if x_val is not None else None,
+                             eval_seconds[-1])
 
-    i, stop_reason, stop = 0, "completed", None
+    i, stop_reason, stop, eval_seconds = 0, "completed", None, []
     with limit_threads(config.threads), StopOnInterrupt() as interrupt:
         step = network.train_step(x_train, y_train, optimizer, config.batch_size,
                                   adaptive_threads=config.threads is None)
@@ -322,7 +328,7 @@ def train(config=None, /, *, preset=None, progress=False, callback=None, data=No
                          seconds=seconds, backend=network.backend.name, config=config,
                          iterations=i, stop_reason=stop_reason,
                          chance_accuracy=chance, time_to_target=watcher.time_to_target,
-                         best_iteration=watcher.best_iteration)
+                         best_iteration=watcher.best_iteration, eval_seconds=eval_seconds)
     result.at_chance = (i >= CHANCE_MIN_ITERS
                         and result.test_accuracy <= result.chance_accuracy + CHANCE_MARGIN)
     if stop_reason == "interrupted":

@@ -79,13 +79,16 @@ def test_parallel_runs_are_train_runs_and_a_diverged_one_stops_nothing(tmp_path)
         assert config.threads == 1  # two runs at a time on two cores: one thread each
         if config.learning_rate == 1e300:
             assert row["status"] == "diverged" and row["diverged_at"] >= 1
-            assert math.isnan(row["final_test_acc"])
+            assert math.isnan(row["final_test_acc"]) and row["eval_seconds"] == []
             continue
         direct = train(config)  # the same configuration run here: the same bits
         assert row["status"] == "completed"
         assert row["final_test_acc"] == direct.test_accuracy
         assert row["history"]["train_loss"] == direct.history["train_loss"]
         assert row["best_test_acc"] == max(direct.history["test_acc"])
+        # one time per evaluation, from the run's own loop
+        assert len(row["eval_seconds"]) == len(direct.history["eval_iter"])
+        assert row["eval_seconds"] == sorted(row["eval_seconds"])
         kept = load_model(tmp_path / "runs" / f"run-{row['run']:03d}.npz")
         np.testing.assert_array_equal(kept.params["W1"], direct.network.params["W1"])
         assert (tmp_path / "runs" / f"run-{row['run']:03d}.csv").exists()

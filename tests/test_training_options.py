@@ -149,6 +149,10 @@ def test_target_accuracy_stops_at_the_first_evaluation_that_reaches_it(backend, 
     assert stopped.iterations == full.history["eval_iter"][first]
     assert stopped.history["test_acc"] == accs[:first + 1]
     assert 0 < stopped.time_to_target <= stopped.seconds
+    # one time per evaluation, rising; the time to the target is the stopping evaluation's
+    assert len(stopped.eval_seconds) == len(stopped.history["eval_iter"])
+    assert stopped.eval_seconds == sorted(stopped.eval_seconds)
+    assert stopped.time_to_target == stopped.eval_seconds[-1]
     assert full.time_to_target is None and full.stop_reason == "completed"
     never = train(**args, target_accuracy=1.0)
     assert never.stop_reason == "completed" and never.time_to_target is None
