@@ -9,6 +9,7 @@ from fastnn._io import atomic_write
 
 from .measure import BATCH, FLOP_FORMULA, HIDDEN, train_step_flops
 from .results import IMPLS, LABELS
+from .time_to_accuracy import render_bench_time_to_accuracy
 
 __all__ = ["render_report", "write_plots"]
 
@@ -105,6 +106,7 @@ def render_report(results):
         add(results.startup_note or "Not measured.")
     add("")
     _render_scaling(results, add)
+    add(render_bench_time_to_accuracy(results))
     return "\n".join(lines) + "\n"
 
 

@@ -24,6 +24,7 @@ from .options import BenchSettings
 from .render import render_report, write_plots
 from .results import IMPLS, LABELS, BenchResults
 from .startup import measure_startup
+from .time_to_accuracy import bench_time_to_accuracy
 
 __all__ = ["run", "environment_rows", "cpu_seconds"]
 
@@ -92,6 +93,11 @@ def run(settings: BenchSettings) -> int:
         results.scaling = measure_scaling([i for i in impls if i != "naive"], settings.dtypes,
                                           settings.hidden_sizes, settings.batch_sizes, data,
                                           settings.min_reps, settings.point_seconds, failures)
+        if settings.time_to_accuracy:
+            results.time_to_accuracy, results.time_to_accuracy_note = bench_time_to_accuracy(
+                settings, failures)
+        else:
+            results.time_to_accuracy_note = "Skipped (--no-time-to-accuracy)."
     if settings.plots:
         write_plots(results, out_dir)
     results.elapsed, cpu1 = time.perf_counter() - start, cpu_seconds()
