@@ -54,8 +54,8 @@ STAGES = {
                   weight_init_std="he")),
     # 784-800-10 to 98.4 %: the "fast-800" preset (lr 0.004, 1,600 iterations)
     "fast-800": dict(grid=[
-        dict(learning_rate=[0.004, 0.008], iters=[1200, 1600]),
-    ], fixed=dict(hidden_size=800, optimizer="adam", batch_size=256, schedule="cosine",
+        dict(learning_rate=[0.004, 0.008]),
+    ], fixed=dict(hidden_size=800, optimizer="adam", batch_size=256, schedule="cosine", iters=1600,
                   shuffle=True, weight_init_std="he", target_accuracy=0.984)),
 }
 
