@@ -147,7 +147,7 @@ def test_quick_bench_runs_one_short_fast_row_and_says_so(calls, tmp_path):
             "--batch-sizes", "4", "--dtypes", "float32", "--threads", "1", "--no-startup",
             "--no-plots", "--no-torch", "--repeats", "1"]
     assert main(["bench", *argv]) == 0
-    assert calls == [("fast", ("numba",), (0,), (0.97, 0.98), dict(iters=tta.QUICK_ITERS))]
+    assert calls == [("fast", ("numba",), (0,), (0.97, 0.98), {})]
     text = (tmp_path / "REPORT.md").read_text()
     assert "| fast | fastnn numba | 0.50 s (1/1) | 0.50 s (1/1) | 99.00 % | 10 | fastest |" \
         in text
