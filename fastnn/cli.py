@@ -1,4 +1,5 @@
-"""The ``fastnn`` command: ``train | evaluate | predict | gradcheck | info | check | bench``.
+"""The ``fastnn`` command: ``train | compare | evaluate | predict | gradcheck | info | check |
+bench``.
 
 Each subcommand is a function of the parsed arguments that returns the exit status, so
 :func:`main` can be called from tests and scripts as well as from the console script. The
@@ -21,16 +22,36 @@ import fastnn
 from fastnn import backends
 from fastnn.config import config_fields
 
-__all__ = ["main", "build_parser"]
+__all__ = ["main", "build_parser", "Default", "explicit"]
 
 PROG = "fastnn"
+
+
+class Default:
+    """A flag's default, wrapped so that a command can tell it from the same value given
+    explicitly (a preset's values give way to explicit flags only); shown as the value."""
+
+    def __init__(self, value):
+        self.value = value
+
+    def __str__(self):
+        return str(self.value)
+
+    __repr__ = __str__
+
+
+def explicit(args, names):
+    """``{name: value}`` of the flags among ``names`` that were given on the command line."""
+    return {name: getattr(args, name) for name in names
+            if not isinstance(getattr(args, name), Default)}
 
 
 class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
     """Show defaults, but not the uninformative ``None``/``False`` of optional flags."""
 
     def _get_help_string(self, action):
-        if action.default is None or isinstance(action.default, bool):
+        default = action.default.value if isinstance(action.default, Default) else action.default
+        if default is None or isinstance(default, bool):
             return action.help
         return super()._get_help_string(action)
 
@@ -44,15 +65,18 @@ def build_parser() -> argparse.ArgumentParser:
         description="Train, inspect and use a 784-50-10 MNIST network with a NumPy or Numba "
                     "backend.",
         epilog="examples:\n  fastnn train --iters 10000 --save model.npz\n"
+               "  fastnn train --fast\n"
+               "  fastnn compare --optimizer sgd,momentum,adagrad,adam --iters 2000\n"
                "  fastnn evaluate model.npz --report report/\n"
                "  fastnn predict model.npz my-digit.png\n  fastnn gradcheck\n  fastnn info\n"
                "  fastnn check\n  fastnn bench --quick\n\n"
                "Run 'fastnn COMMAND --help' for a command's options.")
     parser.add_argument("--version", action="version", version=f"{PROG} {fastnn.__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    from fastnn import _cmd_evaluate, _cmd_gradcheck, _cmd_predict, _cmd_train
+    from fastnn import _cmd_compare, _cmd_evaluate, _cmd_gradcheck, _cmd_predict, _cmd_train
 
     _cmd_train.add_parser(commands, _HelpFormatter)
+    _cmd_compare.add_parser(commands, _HelpFormatter)
     _cmd_evaluate.add_parser(commands, _HelpFormatter)
     _cmd_predict.add_parser(commands, _HelpFormatter)
     _cmd_gradcheck.add_parser(commands, _HelpFormatter)
@@ -113,13 +137,20 @@ def _show_warning(message, category, filename, lineno, file=None, line=None):
 def _main(argv):
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        if argv[:1] == ["compare"]:  # its unknown flags get a message naming what it takes
+            args, extra = parser.parse_known_args(argv)
+            if extra:
+                from fastnn._cmd_compare import unknown_flags
+
+                return unknown_flags(extra)
+        else:
+            args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, --version and usage errors: return, don't exit
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
     if args.command is None:
         parser.print_help()
         return 2
-    command = {"train": _cmd_train, "info": _cmd_info, "check": _cmd_check,
+    command = {"train": _cmd_train, "compare": _cmd_compare, "info": _cmd_info, "check": _cmd_check,
                "bench": _cmd_bench, "evaluate": _cmd_evaluate,
                "predict": _cmd_predict, "gradcheck": _cmd_gradcheck}[args.command]
     try:
@@ -170,6 +201,12 @@ def _cmd_train(args) -> int:
     from fastnn import _cmd_train
 
     return _cmd_train.run(args)
+
+
+def _cmd_compare(args) -> int:
+    from fastnn import _cmd_compare
+
+    return _cmd_compare.run(args)
 
 
 def _cmd_evaluate(args) -> int:

@@ -23,6 +23,7 @@ from ._validation import (
     check_bool,
     check_choice,
     check_dtype,
+    check_non_negative_float,
     check_positive_float,
     check_positive_int,
     check_seed,
@@ -31,8 +32,9 @@ from .backends import NAMES as BACKEND_NAMES
 from .backends.interface import ACTIVATIONS, DTYPES
 from .datasets.catalog import DATASETS
 from .optimizers import OPTIMIZERS
+from .schedules import SCHEDULES
 
-__all__ = ["TrainConfig", "config_fields", "DEFAULT_ITERS"]
+__all__ = ["TrainConfig", "config_fields", "DEFAULT_ITERS", "WEIGHT_INITS"]
 
 #: The teaching program's number of iterations: what a run does when neither ``iters`` nor
 #: ``epochs`` is given.
@@ -41,6 +43,45 @@ DEFAULT_ITERS = 10_000
 
 def _optional_positive_int(value, name):
     return None if value is None else check_positive_int(value, name)
+
+
+#: The named weight initialisations (the book's MultiLayerNet): the standard deviation of each
+#: layer's weights is sqrt(2 / fan_in) ("he", for ReLU) or sqrt(1 / fan_in) ("xavier", for
+#: sigmoid), fan_in being the number of inputs of the layer.
+WEIGHT_INITS = ("he", "xavier")
+
+
+def _weight_init(value, name):
+    if isinstance(value, str):
+        if value.lower() in WEIGHT_INITS:
+            return value.lower()
+        raise ValueError(f"{name}={value!r} is not known; expected a number > 0 or one of "
+                         f"{', '.join(repr(w) for w in WEIGHT_INITS)}")
+    return check_positive_float(value, name)
+
+
+def _number_or_name(text):
+    """The flag's text as a float where it reads as one, else the text (a name)."""
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
+def _optional_accuracy(value, name):
+    if value is None:
+        return None
+    value = check_positive_float(value, name)
+    if value > 1:
+        raise ValueError(f"{name} must be a fraction in (0, 1], such as 0.98, got {value!r}")
+    return value
+
+
+def _split(value, name):
+    value = check_non_negative_float(value, name)
+    if value >= 1:
+        raise ValueError(f"{name} must be a fraction in [0, 1), such as 0.1, got {value!r}")
+    return value
 
 
 def _dtype_name(value, name):
@@ -96,9 +137,32 @@ class TrainConfig:
         None, "train for this many epochs instead: epochs * ceil(n_train / batch size) "
         "iterations (give --iters or --epochs, not both)", flag="--epochs", metavar="N",
         check=_optional_positive_int, parse=int)
-    weight_init_std: float = _param(0.01, "standard deviation of the initial Gaussian weights",
-                                    flag="--weight-init-std", metavar="STD",
-                                    check=check_positive_float)
+    weight_init_std: float | str = _param(
+        0.01, "standard deviation of the initial Gaussian weights, or 'he' (sqrt(2 / fan_in) "
+        "per layer, for ReLU) or 'xavier' (sqrt(1 / fan_in), for sigmoid)",
+        flag="--weight-init-std", metavar="STD|he|xavier", check=_weight_init,
+        parse=_number_or_name)
+    weight_decay: float = _param(
+        0.0, "L2 weight decay: weight_decay * W is added to the weights' gradients (not the "
+        "biases'), for every optimizer", flag="--weight-decay", metavar="LAMBDA",
+        check=check_non_negative_float)
+    schedule: str = _param(
+        "constant", "learning-rate schedule over the run: constant, step (x0.1 at 1/2 and 3/4 "
+        "of it), cosine (down to 0), onecycle (up from lr/25 to lr over the first 3/10 of "
+        "it, then down to lr/25e4)", flag="--schedule", check=_choice(SCHEDULES), choices=SCHEDULES)
+    target_accuracy: float | None = _param(
+        None, "stop at the first evaluation whose test accuracy reaches this fraction (e.g. "
+        "0.98) and record the time it took", flag="--target-accuracy", metavar="ACC",
+        check=_optional_accuracy, parse=float)
+    validation_split: float = _param(
+        0.0, "hold out this fraction of the training set (its last samples; never the test "
+        "set) and measure accuracy on it at each evaluation; the weights of the best "
+        "evaluation are restored at the end", flag="--validation-split", metavar="FRACTION",
+        check=_split)
+    patience: int | None = _param(
+        None, "with --validation-split: stop early after this many evaluations in a row "
+        "without a better validation accuracy", flag="--patience", metavar="N",
+        check=_optional_positive_int, parse=int)
     dtype: str = _param("float64", "floating-point type of weights and activations",
                         flag="--dtype", check=_dtype_name, choices=DTYPES)
     seed: int = _param(0, "random seed for the initial weights and the mini-batch sampling "
@@ -126,6 +190,9 @@ class TrainConfig:
         for f in dataclasses.fields(self):
             checked = f.metadata["check"](getattr(self, f.name), f.name)
             object.__setattr__(self, f.name, checked)
+        if self.patience is not None and not self.validation_split:
+            raise ValueError(f"patience={self.patience} needs a validation set to watch: give "
+                             "validation_split too (e.g. 0.1)")
         if self.iters is not None and self.epochs is not None:
             raise ValueError(f"give iters or epochs, not both: got iters={self.iters} and "
                              f"epochs={self.epochs} (set the other to None)")

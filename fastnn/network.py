@@ -35,8 +35,11 @@ class TwoLayerNet:
     ----------
     input_size, hidden_size, output_size : int
         Layer widths, e.g. 784, 50, 10.
-    weight_init_std : float, default 0.01
-        Standard deviation of the initial weights; the biases start at zero.
+    weight_init_std : float or {"he", "xavier"}, default 0.01
+        Standard deviation of the initial weights; the biases start at zero. ``"he"`` draws
+        each layer's weights with ``sqrt(2 / fan_in)``, ``"xavier"`` with ``sqrt(1 / fan_in)``,
+        ``fan_in`` being its number of inputs (``input_size`` for W1, ``hidden_size`` for W2),
+        as the book's ``MultiLayerNet`` does.
     activation : {"relu", "sigmoid"}, default "relu"
         Hidden-layer activation.
     backend : {"auto", "numpy", "numba"} or Backend, default "auto"
@@ -73,7 +76,7 @@ class TwoLayerNet:
         self.input_size = check_positive_int(input_size, "input_size")
         self.hidden_size = check_positive_int(hidden_size, "hidden_size")
         self.output_size = check_positive_int(output_size, "output_size")
-        weight_init_std = check_positive_float(weight_init_std, "weight_init_std")
+        std1, std2 = _init_stds(weight_init_std, input_size, hidden_size)
         self.activation = check_activation(activation)
         self.dtype = check_dtype(dtype)
         n_weights = (input_size + 1) * hidden_size + (hidden_size + 1) * output_size
@@ -83,9 +86,9 @@ class TwoLayerNet:
         self.metadata = dict.fromkeys(TRAINING_KEYS)
         randn = _normal_sampler(seed)
         self.params = {
-            "W1": (weight_init_std * randn(input_size, hidden_size)).astype(self.dtype),
+            "W1": (std1 * randn(input_size, hidden_size)).astype(self.dtype),
             "b1": np.zeros(hidden_size, dtype=self.dtype),
-            "W2": (weight_init_std * randn(hidden_size, output_size)).astype(self.dtype),
+            "W2": (std2 * randn(hidden_size, output_size)).astype(self.dtype),
             "b2": np.zeros(output_size, dtype=self.dtype),
         }
 
@@ -442,6 +445,22 @@ class TwoLayerNet:
             return kernel(*args)
         except NonFiniteInputError as exc:
             raise ValueError(str(exc).replace("X contains", "x contains", 1)) from None
+
+
+def _init_stds(weight_init_std, input_size, hidden_size):
+    """The standard deviations of W1 and W2: one number for both (the teaching program), or
+    He's ``sqrt(2 / fan_in)`` / Xavier's ``sqrt(1 / fan_in)`` per layer."""
+    from .config import WEIGHT_INITS
+
+    if isinstance(weight_init_std, str):
+        name = weight_init_std.lower()
+        if name not in WEIGHT_INITS:
+            raise ValueError(f"weight_init_std={weight_init_std!r} is not known; expected a "
+                             f"number > 0 or one of {', '.join(map(repr, WEIGHT_INITS))}")
+        gain = 2.0 if name == "he" else 1.0
+        return np.sqrt(gain / input_size), np.sqrt(gain / hidden_size)
+    std = check_positive_float(weight_init_std, "weight_init_std")
+    return std, std
 
 
 def _normal_sampler(seed):

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._batches import batch_sampler as _batch_sampler
+from ._batches import training_data as _training_data
 from ._diagnosis import (
     CHANCE_MARGIN,
     CHANCE_MIN_ITERS,
@@ -24,15 +26,16 @@ from ._diagnosis import (
     chance_accuracy,
     is_stuck,
 )
+from ._early_stop import Watcher, split_validation
 from ._memory import check_fits
 from ._progress import StopOnInterrupt, announce_compile
 from ._progress import progress_bar as _progress_bar
 from ._threads import limit_threads
-from ._validation import frozen
 from .config import TrainConfig, config_fields, parameters_doc
 from .datasets import catalog
 from .network import TwoLayerNet
 from .optimizers import make_optimizer
+from .schedules import learning_rate_at
 
 __all__ = ["train", "TrainResult", "TrainingDivergedError", "TrainingInterrupted",
            "TrainingWarning"]
@@ -112,13 +115,25 @@ class TrainResult:
     iterations : int
         Iterations done (``config.iterations(n_train)`` unless the run stopped early).
     stop_reason : str
-        ``"completed"`` or ``"interrupted"`` (Ctrl-C; see :class:`TrainingInterrupted`).
+        ``"completed"``, ``"target_accuracy"`` (an evaluation reached ``target_accuracy``),
+        ``"early_stopping"`` (``patience`` evaluations without a better validation accuracy)
+        or ``"interrupted"`` (Ctrl-C; see :class:`TrainingInterrupted`).
     chance_accuracy : float
         The test accuracy of always answering the most frequent test label.
     at_chance : bool
         The run did not learn: after at least 100 iterations its test accuracy is within two
         points of ``chance_accuracy`` (``train()`` also warns with a :class:`TrainingWarning`
         saying what to change).
+    time_to_target : float or None
+        Seconds from the start of the training loop to the end of the first evaluation whose
+        test accuracy reached ``target_accuracy`` (None when it was not set or not reached).
+    eval_seconds : list of float
+        For each evaluation of ``history``, the seconds from the start of the training loop to
+        its end (so the time to any accuracy can be read off, as :attr:`time_to_target` is).
+    best_iteration : int or None
+        With ``validation_split``: the iteration of the evaluation with the best validation
+        accuracy, whose weights the network holds (``history["val_acc"]`` has every
+        evaluation's); ``test_accuracy`` is then that evaluation's.
     """
 
     network: TwoLayerNet
@@ -131,6 +146,9 @@ class TrainResult:
     stop_reason: str = "completed"
     chance_accuracy: float = float("nan")
     at_chance: bool = False
+    time_to_target: float | None = None
+    eval_seconds: list = dataclasses.field(default_factory=list)
+    best_iteration: int | None = None
 
     def plot(self, path=None):
         """The loss and accuracy curves as a matplotlib figure, which a notebook displays.
@@ -154,7 +172,7 @@ class TrainResult:
         return fig
 
 
-def train(config=None, /, *, progress=False, callback=None, data=None, **params):
+def train(config=None, /, *, preset=None, progress=False, callback=None, data=None, **params):
     """Train a 784-hidden-10 network on MNIST (or Fashion-MNIST), as the teaching program does.
 
     The defaults are the teaching program's settings: 10,000 iterations unless ``iters`` or
@@ -169,6 +187,10 @@ def train(config=None, /, *, progress=False, callback=None, data=None, **params)
     config : TrainConfig, optional
         The run's parameters; keyword arguments of the same names override its fields.
 {config_parameters}
+    preset : str, optional
+        Start from a named set of values instead of the defaults (:mod:`fastnn.presets`:
+        ``"fast"``, the fastest recipe to 98 %, or ``"fast-800"``); keyword arguments override
+        them. Not together with ``config``.
     progress : bool or tqdm-like, default False
         ``True`` shows a tqdm progress bar with the running loss (a widget in a notebook, a
         bar on stderr in a terminal, nothing when stderr is not a terminal), after one line
@@ -176,7 +198,8 @@ def train(config=None, /, *, progress=False, callback=None, data=None, **params)
         machine). Any object with ``update(n)`` and ``close()`` is called instead (and its
         ``write(text)``, if it has one, with that line).
     callback : callable, optional
-        ``callback(iteration, history)`` after each evaluation.
+        ``callback(iteration, history)`` after each evaluation (``history["val_acc"]`` too
+        with ``validation_split``).
     data : tuple, optional
         ``(x_train, y_train, x_test, y_test)`` with x as uint8 (N, 784) and y as integer labels,
         instead of the data set ``dataset`` names (the network's metadata then leaves the data
@@ -194,7 +217,7 @@ def train(config=None, /, *, progress=False, callback=None, data=None, **params)
         When the loss or the parameters stop being finite, or the loss stays far above chance
         level; lower the learning rate.
     """
-    config = _make_config(config, params)
+    config = _make_config(config, params, preset)
     if callback is not None and not callable(callback):
         raise TypeError(f"callback must be callable, got {type(callback).__name__}")
     x_train, y_train, x_test, y_test = _training_data(data, config.dataset)
@@ -204,6 +227,7 @@ def train(config=None, /, *, progress=False, callback=None, data=None, **params)
                                               list(known.image_shape))
     else:  # the caller's arrays: what they are is not known here
         dataset = class_names = image_shape = None
+    x_train, y_train, x_val, y_val = split_validation(x_train, y_train, config.validation_split)
     n_train = x_train.shape[0]
     if config.batch_size > n_train:
         raise ValueError(f"batch_size must be <= {n_train}, got {config.batch_size}")
@@ -221,9 +245,12 @@ def train(config=None, /, *, progress=False, callback=None, data=None, **params)
                           backend=config.backend, dtype=config.dtype, seed=random_state)
     if bar is not None:
         announce_compile(config, bar, own_bar)
-    optimizer = make_optimizer(config.optimizer, config.learning_rate)
+    optimizer = make_optimizer(config.optimizer, config.learning_rate, config.weight_decay)
+    schedule = None if config.schedule == "constant" else config.schedule
     draw_batch = _batch_sampler(random_state, n_train, config.batch_size, config.shuffle)
     history = {"train_loss": [], "eval_iter": [], "train_acc": [], "test_acc": []}
+    if x_val is not None:
+        history["val_acc"] = []
     losses = history["train_loss"]
     chance_loss = math.log(N_CLASSES)
     show_loss = getattr(bar, "set_postfix_str", None)
@@ -237,19 +264,30 @@ def train(config=None, /, *, progress=False, callback=None, data=None, **params)
         history["eval_iter"].append(iteration)
         history["train_acc"].append(train_acc)
         history["test_acc"].append(test_accuracy())
+        if x_val is not None:
+            history["val_acc"].append(val_accuracy())
+        eval_seconds.append(time.perf_counter() - start)
         if callback is not None:
             callback(iteration, history)
+        return watcher.after(iteration, len(history["eval_iter"]) - 1, history["test_acc"][-1],
+                             history["val_acc"][-1] if x_val is not None else None,
+                             eval_seconds[-1])
 
-    i, stop_reason = 0, "completed"
+    i, stop_reason, stop, eval_seconds = 0, "completed", None, []
     with limit_threads(config.threads), StopOnInterrupt() as interrupt:
         step = network.train_step(x_train, y_train, optimizer, config.batch_size,
                                   adaptive_threads=config.threads is None)
         train_accuracy = network.evaluator(x_train, y_train, "x_train")
         test_accuracy = network.evaluator(x_test, y_test, "x_test")
+        if x_val is not None:
+            val_accuracy = network.evaluator(x_val, y_val, "the validation set")
         start = time.perf_counter()
+        watcher = Watcher(config, network.params, start)
         try:
-            evaluate(0)
-            while i < n_iters and not interrupt.hit:
+            stop = evaluate(0)
+            while i < n_iters and not interrupt.hit and stop is None:
+                if schedule is not None:  # the fused step reads optimizer.lr at each call
+                    optimizer.lr = learning_rate_at(schedule, config.learning_rate, i, n_iters)
                 i += 1
                 loss, n_correct = step(draw_batch())
                 losses.append(loss)
@@ -263,7 +301,7 @@ def train(config=None, /, *, progress=False, callback=None, data=None, **params)
                     if not network.params_finite():
                         _diverged(i, loss, config, history, stuck,
                                   (network.backend.name, chance), params=True)
-                    evaluate(i)
+                    stop = evaluate(i)
                     run_correct = run_seen = 0
                 if bar is not None:
                     if own_bar and i == 1:
@@ -279,13 +317,18 @@ def train(config=None, /, *, progress=False, callback=None, data=None, **params)
         seconds = time.perf_counter() - start
         if interrupt.hit:
             stop_reason = "interrupted"
+        elif stop is not None:
+            stop_reason = stop
+    best = watcher.restore_best()
+    final_accuracy = history["test_acc"][-1 if best is None else best]
     network.metadata.update(config=config.to_dict(), dataset=dataset, class_names=class_names,
-                            image_shape=image_shape, test_accuracy=history["test_acc"][-1],
+                            image_shape=image_shape, test_accuracy=final_accuracy,
                             iterations=i)
-    result = TrainResult(network=network, history=history, test_accuracy=history["test_acc"][-1],
+    result = TrainResult(network=network, history=history, test_accuracy=final_accuracy,
                          seconds=seconds, backend=network.backend.name, config=config,
                          iterations=i, stop_reason=stop_reason,
-                         chance_accuracy=chance)
+                         chance_accuracy=chance, time_to_target=watcher.time_to_target,
+                         best_iteration=watcher.best_iteration, eval_seconds=eval_seconds)
     result.at_chance = (i >= CHANCE_MIN_ITERS
                         and result.test_accuracy <= result.chance_accuracy + CHANCE_MARGIN)
     if stop_reason == "interrupted":
@@ -313,7 +356,14 @@ def _run_bytes(config, n_features):
     return (copies * n_params + batch) * itemsize
 
 
-def _make_config(config, params):
+def _make_config(config, params, preset=None):
+    if preset is not None:
+        from .presets import preset_values
+
+        if config is not None:
+            raise TypeError("give a config or a preset, not both (override a preset's values "
+                            "with keywords)")
+        return TrainConfig(**{**preset_values(preset), **_known(params)})
     if config is None:
         return TrainConfig(**_known(params))
     if not isinstance(config, TrainConfig):
@@ -328,57 +378,6 @@ def _known(params):
         raise TypeError(f"train() got unknown parameter(s) {', '.join(unknown)}; the training "
                         f"parameters are {', '.join(names)}")
     return params
-
-
-def _training_data(data, dataset):
-    """``(x_train, y_train, x_test, y_test)`` checked, C-ordered and read-only: a writable array
-    is copied, so that editing it during or after the run cannot reach what the run uses."""
-    if data is None:
-        return catalog.load_dataset(dataset)
-    try:
-        x_train, y_train, x_test, y_test = data
-    except (TypeError, ValueError):
-        raise TypeError("data must be a tuple (x_train, y_train, x_test, y_test)") from None
-    out = []
-    for name, x, y in (("x_train", x_train, y_train), ("x_test", x_test, y_test)):
-        x, y = np.asarray(x), np.asarray(y)
-        if x.dtype != np.uint8 or x.ndim != 2:
-            raise ValueError(f"{name} must be uint8 pixels of shape (n_samples, n_features), got "
-                             f"{x.dtype} of shape {x.shape}")
-        if x.shape[0] == 0:
-            raise ValueError(f"{name} has no samples (shape {x.shape})")
-        if y.shape != (x.shape[0],) or not np.issubdtype(y.dtype, np.integer):
-            raise ValueError(f"labels for {name} must be integers of shape ({x.shape[0]},), got "
-                             f"{y.dtype} of shape {y.shape}")
-        if y.min() < 0 or y.max() >= N_CLASSES:
-            raise ValueError(f"labels for {name} must be in 0..{N_CLASSES - 1}, got "
-                             f"{y.min()}..{y.max()}")
-        out += [frozen(x, np.uint8), frozen(y, np.int64)]
-    if out[2].shape[1] != out[0].shape[1]:
-        raise ValueError(f"x_test has {out[2].shape[1]} pixels per sample but x_train has "
-                         f"{out[0].shape[1]}: both must come from the same kind of image")
-    return tuple(out)
-
-
-def _batch_sampler(random_state, n_train, batch_size, shuffle):
-    """``draw() -> int64 indices`` of the next mini-batch."""
-    if not shuffle:
-        def draw():
-            # What the teaching program's choice(n_train, batch_size) draws, without the argument
-            # checks that cost choice() as much again.
-            return random_state.randint(0, n_train, batch_size)
-        return draw
-    per_epoch = n_train // batch_size
-    state = {"order": None, "next": per_epoch}
-
-    def draw_shuffled():
-        if state["next"] == per_epoch:
-            state["order"] = random_state.permutation(n_train)
-            state["next"] = 0
-        k = state["next"]
-        state["next"] += 1
-        return state["order"][k * batch_size:(k + 1) * batch_size]
-    return draw_shuffled
 
 
 def _diverged(iteration, loss, config, history, stuck, run, params=False):
@@ -400,7 +399,8 @@ def _signature():
     kw = inspect.Parameter.KEYWORD_ONLY
     fields = [inspect.Parameter(f.name, kw, default=f.default) for f in config_fields()]
     extra = [inspect.Parameter(name, kw, default=default)
-             for name, default in (("progress", False), ("callback", None), ("data", None))]
+             for name, default in (("preset", None), ("progress", False), ("callback", None),
+                                   ("data", None))]
     config = inspect.Parameter("config", inspect.Parameter.POSITIONAL_ONLY, default=None)
     return inspect.Signature([config] + fields + extra)
 

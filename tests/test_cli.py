@@ -160,6 +160,8 @@ def test_every_flag_reaches_train(fake_train, tmp_path, capsys):
                  "--lr", "0.3", "--hidden", "11", "--activation", "sigmoid",
                  "--optimizer", "adam", "--weight-init-std", "0.2", "--dtype", "float32",
                  "--seed", "9", "--eval-every", "2", "--shuffle", "--full-train-eval",
+                 "--weight-decay", "0.01", "--schedule", "onecycle", "--target-accuracy",
+                 "0.9", "--validation-split", "0.1", "--patience", "4",
                  "--no-progress", "--plot", str(tmp_path / "c.png")])
     assert code == 0, capsys.readouterr().err
     (kwargs,) = fake_train.calls
@@ -167,7 +169,8 @@ def test_every_flag_reaches_train(fake_train, tmp_path, capsys):
         backend="numpy", iters=4, batch_size=7, learning_rate=0.3, hidden_size=11,
         activation="sigmoid", optimizer="adam", weight_init_std=0.2, dtype="float32", seed=9,
         eval_every=2, shuffle=True, full_train_eval=True, threads=None, epochs=None,
-        dataset="mnist")
+        dataset="mnist", weight_decay=0.01, schedule="onecycle", target_accuracy=0.9,
+        validation_split=0.1, patience=4)
     assert main(["train", "--epochs", "3", "--dataset", "fashion-mnist", "--no-plot"]) == 0
     config = fake_train.calls[-1]["config"]
     assert (config.epochs, config.iters, config.dataset) == (3, None, "fashion-mnist")
@@ -533,3 +536,28 @@ def test_ctrl_c_in_a_real_run_saves_the_weights_trained_so_far(tmp_path):
     net = fastnn.TwoLayerNet.load(save, backend="numpy")
     assert net.params["W1"].shape == (784, 50) and np.isfinite(net.params["W1"]).all()
     assert [p.name for p in tmp_path.iterdir()] == ["w.npz"]
+
+
+def test_fast_is_the_preset_and_explicit_flags_override_it(fake_train, capsys):
+    from fastnn.presets import preset_config
+
+    assert main(["train", "--fast", "--no-plot", "--no-progress"]) == 0
+    assert fake_train.calls[-1]["config"] == preset_config("fast")
+    # a flag given explicitly wins, even when it names the default value (512)
+    assert main(["train", "--preset", "fast-800", "--seed", "3", "--batch-size", "512",
+                 "--no-plot", "--no-progress"]) == 0
+    assert fake_train.calls[-1]["config"] == preset_config("fast-800", seed=3, batch_size=512)
+    assert main(["train", "--weight-init-std", "he", "--no-plot", "--no-progress"]) == 0
+    assert fake_train.calls[-1]["config"].weight_init_std == "he"
+    assert main(["train", "--fast", "--preset", "fast-800", "--no-plot"]) == 2
+    assert "--fast is --preset fast" in capsys.readouterr().err
+
+
+def test_bad_option_values_name_their_flags(capsys):
+    for argv, flag in ((["--weight-init-std", "kaiming"], "--weight-init-std"),
+                       (["--target-accuracy", "97"], "--target-accuracy"),
+                       (["--patience", "3"], "--patience"),
+                       (["--schedule", "linear"], "--schedule")):
+        assert main(["train", "--no-plot", *argv]) == 2
+        err = capsys.readouterr().err
+        assert flag in err and "Traceback" not in err, err

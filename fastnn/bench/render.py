@@ -10,6 +10,7 @@ from fastnn._io import atomic_write
 from .measure import BATCH, FLOP_FORMULA, HIDDEN, train_step_flops
 from .render_paths import render_paths
 from .results import IMPLS, LABELS
+from .time_to_accuracy import render_bench_time_to_accuracy
 
 __all__ = ["render_report", "write_plots"]
 
@@ -107,6 +108,7 @@ def render_report(results):
     add("")
     _render_scaling(results, add)
     render_paths(results.paths, add)
+    add(render_bench_time_to_accuracy(results))
     return "\n".join(lines) + "\n"
 
 

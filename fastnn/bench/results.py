@@ -63,6 +63,10 @@ class BenchResults:
     failures: dict = field(default_factory=dict)
     elapsed: float = float("nan")
     other_cpu: float = float("nan")
+    #: rows of :func:`fastnn.bench.time_to_accuracy.measure_time_to_accuracy`, and what was
+    #: left out of them
+    time_to_accuracy: list = field(default_factory=list)
+    time_to_accuracy_note: str = ""
 
     def numpy_wins(self):
         """``[(dtype, n, h, numba_s / numpy_s)]`` where the NumPy backend beats Numba."""

@@ -25,6 +25,7 @@ from .paths import measure_paths
 from .render import render_report, write_plots
 from .results import IMPLS, LABELS, BenchResults
 from .startup import measure_startup
+from .time_to_accuracy import bench_time_to_accuracy
 
 __all__ = ["run", "environment_rows", "cpu_seconds"]
 
@@ -95,6 +96,11 @@ def run(settings: BenchSettings) -> int:
                                           settings.min_reps, settings.point_seconds, failures)
         if settings.paths:
             results.paths = measure_paths(impls, data, settings, failures)
+        if settings.time_to_accuracy:
+            results.time_to_accuracy, results.time_to_accuracy_note = bench_time_to_accuracy(
+                settings, failures)
+        else:
+            results.time_to_accuracy_note = "Skipped (--no-time-to-accuracy)."
     if settings.plots:
         write_plots(results, out_dir)
     results.elapsed, cpu1 = time.perf_counter() - start, cpu_seconds()
