@@ -77,57 +77,84 @@ StepConsts = namedtuple("StepConsts", "one eps n lr mu decay one_minus_decay c1 
 
 # --- the optimizers' rules, element by element ---------------------------------------------------
 
-@njit(cache=True)
-def _update(opt, p, g, s1, s2, c, wd):
-    """One optimizer step on the 1-d spans ``p`` (in place) with gradient ``g`` (scratch: the
-    weight decay ``wd * p`` is added to it first, when ``wd`` is not 0) and state ``s1``/``s2``,
-    as ``fastnn.optimizers`` computes it term for term. Not inlined: one copy of the rules
-    serves every call site (each copy costs compile time, not speed)."""
-    n = p.shape[0]
+@njit(cache=True, error_model="numpy")  # IEEE division, no zero test: the loops vectorize
+def _update(opt, p, g, s1, s2, c, wd, p0, g0, rows, cols, g_stride):
+    """One optimizer step on ``rows`` spans of ``cols`` values of the 1-d ``p`` from ``p0`` on
+    (in place; the state ``s1``/``s2`` is shaped like ``p``), with gradient spans ``g_stride``
+    apart in ``g`` from ``g0`` on (scratch: the weight decay ``wd * p`` is added to it first,
+    when ``wd`` is not 0), as ``fastnn.optimizers`` computes it term for term. A whole chunk of
+    W1's rows is one call: a call per row cost more than the arithmetic. Not inlined: one copy
+    of the rules serves every call site (each copy costs compile time, not speed)."""
+    # Row slices indexed from 0 by the loop counter (an index computed from offsets could be
+    # negative for all Numba knows, and its wraparound test kept the loops scalar: 5x slower),
+    # and only the slices a rule uses (each costs reference counting).
     if wd != 0:
-        for j in range(n):
-            g[j] = g[j] + wd * p[j]
+        for r in range(rows):
+            pr, gr = p[p0 + r * cols:p0 + r * cols + cols], g[g0 + r * g_stride:]
+            for j in range(cols):
+                gr[j] = gr[j] + wd * pr[j]
     if opt == SGD:
-        for j in range(n):
-            p[j] = p[j] - c.lr * g[j]
+        for r in range(rows):
+            pr, gr = p[p0 + r * cols:p0 + r * cols + cols], g[g0 + r * g_stride:]
+            for j in range(cols):
+                pr[j] = pr[j] - c.lr * gr[j]
     elif opt == MOMENTUM:
-        for j in range(n):
-            v = c.mu * s1[j] - c.lr * g[j]
-            s1[j] = v
-            p[j] = p[j] + v
+        for r in range(rows):
+            a = p0 + r * cols
+            pr, gr, s1r = p[a:a + cols], g[g0 + r * g_stride:], s1[a:a + cols]
+            for j in range(cols):
+                v = c.mu * s1r[j] - c.lr * gr[j]
+                s1r[j] = v
+                pr[j] = pr[j] + v
     elif opt == NESTEROV:
-        for j in range(n):
-            p[j] = p[j] + c.mu_mu * s1[j]
-            p[j] = p[j] - c.nesterov_step * g[j]
-            v = s1[j] * c.mu
-            s1[j] = v - c.lr * g[j]
+        for r in range(rows):
+            a = p0 + r * cols
+            pr, gr, s1r = p[a:a + cols], g[g0 + r * g_stride:], s1[a:a + cols]
+            for j in range(cols):
+                pr[j] = pr[j] + c.mu_mu * s1r[j]
+                pr[j] = pr[j] - c.nesterov_step * gr[j]
+                v = s1r[j] * c.mu
+                s1r[j] = v - c.lr * gr[j]
     elif opt == ADAGRAD:
-        for j in range(n):
-            h = s1[j] + g[j] * g[j]
-            s1[j] = h
-            p[j] = p[j] - c.lr * g[j] / (np.sqrt(h) + c.opt_eps)
+        for r in range(rows):
+            a = p0 + r * cols
+            pr, gr, s1r = p[a:a + cols], g[g0 + r * g_stride:], s1[a:a + cols]
+            for j in range(cols):
+                gj = gr[j]
+                h = s1r[j] + gj * gj
+                s1r[j] = h
+                pr[j] = pr[j] - c.lr * gj / (np.sqrt(h) + c.opt_eps)
     elif opt == RMSPROP:
-        for j in range(n):
-            h = s1[j] * c.decay
-            h = h + c.one_minus_decay * g[j] * g[j]
-            s1[j] = h
-            p[j] = p[j] - c.lr * g[j] / (np.sqrt(h) + c.opt_eps)
-    elif opt == ADAM:  # the step in float64 whatever the dtype (np.float64 * float32 is float64)
-        for j in range(n):
-            m = s1[j] + c.c1 * (g[j] - s1[j])
-            v = s2[j] + c.c2 * (g[j] * g[j] - s2[j])
-            s1[j] = m
-            s2[j] = v
-            p[j] = np.float64(p[j]) - c.lr_t * np.float64(m) / np.float64(np.sqrt(v) + c.opt_eps)
+        for r in range(rows):
+            a = p0 + r * cols
+            pr, gr, s1r = p[a:a + cols], g[g0 + r * g_stride:], s1[a:a + cols]
+            for j in range(cols):
+                gj = gr[j]
+                h = s1r[j] * c.decay
+                h = h + c.one_minus_decay * gj * gj
+                s1r[j] = h
+                pr[j] = pr[j] - c.lr * gj / (np.sqrt(h) + c.opt_eps)
+    elif opt == ADAM:  # in float64 whatever the dtype (np.float64 * float32 is float64)
+        for r in range(rows):
+            a = p0 + r * cols
+            pr, gr = p[a:a + cols], g[g0 + r * g_stride:]
+            s1r, s2r = s1[a:a + cols], s2[a:a + cols]
+            for j in range(cols):
+                gj = gr[j]
+                m = s1r[j] + c.c1 * (gj - s1r[j])
+                v = s2r[j] + c.c2 * (gj * gj - s2r[j])
+                s1r[j] = m
+                s2r[j] = v
+                pr[j] = (np.float64(pr[j])
+                         - c.lr_t * np.float64(m) / np.float64(np.sqrt(v) + c.opt_eps))
 
 
 @njit(cache=True, inline="always")
 def _update_rows(opt, P, G, S1, S2, k0, k1, h, c):
     """:func:`_update` on rows ``k0 .. k1 - 1`` of ``P`` (their first ``h`` values of ``G``)."""
-    uses1, uses2 = opt != SGD, opt == ADAM
-    for k in range(k0, k1):
-        _update(opt, P[k], G[k, :h], S1[k] if uses1 else S1.reshape(-1)[:0],
-                S2[k] if uses2 else S2.reshape(-1)[:0], c, c.wd)
+    hp = G.shape[1]
+    _update(opt, P.reshape(-1), G.reshape(-1), S1.reshape(-1), S2.reshape(-1), c, c.wd,
+            k0 * h, k0 * hp, k1 - k0, h, hp)
 
 
 # --- the fused step ------------------------------------------------------------------------------
@@ -159,10 +186,11 @@ def fused_step(data, params, state, work, idx, consts, act, opt, chunk, n_thread
     for _ in prange(n_threads):
         _gradient_worker(data, params, state, work, consts, opt, chunk)
     no_decay = consts.wd - consts.wd  # the biases are not decayed
-    _update(opt, b1, work.db1, state.b1_1, state.b1_2, consts, no_decay)
+    _update(opt, b1, work.db1, state.b1_1, state.b1_2, consts, no_decay, 0, 0, 1, h, h)
     _update(opt, W2.reshape(-1), work.dW2.reshape(-1), state.W2_1.reshape(-1),
-            state.W2_2.reshape(-1), consts, consts.wd)
-    _update(opt, b2, work.db2, state.b2_1, state.b2_2, consts, no_decay)
+            state.W2_2.reshape(-1), consts, consts.wd, 0, 0, 1, W2.size, W2.size)
+    _update(opt, b2, work.db2, state.b2_1, state.b2_2, consts, no_decay, 0, 0, 1, b2.shape[0],
+            b2.shape[0])
     total, n_correct = 0.0, 0
     for i in range(n):
         total += work.terms[i]
