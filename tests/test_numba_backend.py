@@ -254,6 +254,24 @@ def test_bad_inputs_raise_instead_of_reading_out_of_bounds(nb, images):
         nb.softmax_cross_entropy(np.zeros((2, 10)), np.array([0, 10]), np.empty((2, 10)))
 
 
+def test_a_parameter_replaced_between_steps_is_checked_and_then_used(nb, images):
+    # the step keeps its view of the parameters between calls: a new array must be seen,
+    # and one of the wrong shape refused before the kernel reads it
+    x, y = images
+    params = _params(np.float64)
+    step = nb.make_train_step(x, y, params, "relu", SGD(0.1), 4)
+    step(np.arange(4))
+    params["W2"] = params["W2"].copy()
+    reference = ComposedTrainStep(NumpyBackend(), x, y,
+                                  {k: v.copy() for k, v in params.items()}, "relu", SGD(0.1), 4)
+    (loss, hits), (ref_loss, ref_hits) = step(np.arange(4, 8)), reference(np.arange(4, 8))
+    assert loss == pytest.approx(ref_loss, rel=1e-12) and hits == ref_hits
+    np.testing.assert_allclose(params["W2"], reference.params["W2"], rtol=1e-12, atol=1e-15)
+    params["W1"] = np.zeros((10, params["W1"].shape[1]))
+    with pytest.raises(ValueError, match="W1"):
+        step(np.arange(4))
+
+
 def test_in_place_edits_of_the_data_reach_every_later_step_and_prediction(nb, images):
     x, y = images
     x2 = x.copy()

@@ -84,6 +84,7 @@ class FusedStep:
         self.idx = np.empty(self.batch_size, np.int64)
         self.dtype = dt
         self._reference = None
+        self._params = self._opt_state = self._consts_key = self._consts_value = None
         self.threads = ThreadChooser(numba.get_num_threads()) if adaptive_threads else None
         self.route = ("dense" if np.count_nonzero(x_u8) >= DENSE_ROUTE_SHARE * max(x_u8.size, 1)
                       else "sparse")
@@ -111,16 +112,48 @@ class FusedStep:
             tasks=gradient_tasks(starts, c), claims=aligned_zeros(kernels.N_CLAIMS, np.int64),
             dW1_out=np.empty((0, h), dt))
 
+    def _step_params(self):
+        """The caller's parameter arrays as :class:`StepParams` (rebuilt when one of them is
+        another array than last time)."""
+        from .numba_backend import NumbaBackend
+
+        arrays = tuple(self.params[name] for name in PARAM_NAMES)
+        if self._params is None or any(a is not b for a, b in zip(arrays, self._params)):
+            # a replaced array gets the checks the first ones had: the kernel trusts shapes
+            NumbaBackend._check_network(*arrays, self.x_u8.shape[1])
+            if arrays[0].dtype != self.dtype or not all(a.flags.writeable for a in arrays):
+                raise ValueError(f"params must stay writable {self.dtype} arrays")
+            self._params = StepParams(*arrays)
+        return self._params
+
     def _state(self):
-        """The optimizer's own state arrays (made now if need be) as an :class:`OptState`."""
+        """The optimizer's own state arrays (made now if need be) as an :class:`OptState`,
+        rebuilt only when the optimizer holds other arrays than last time."""
         first, second = self.optimizer.state(self.params)
-        empty = {name: np.empty((0,) * p.ndim, self.dtype) for name, p in self.params.items()}
-        first, second = first or empty, second or empty
-        return OptState(**{f"{name}_1": first[name] for name in PARAM_NAMES},
-                        **{f"{name}_2": second[name] for name in PARAM_NAMES})
+        arrays = tuple((d or {}).get(name) for d in (first, second) for name in PARAM_NAMES)
+        cached = self._opt_state
+        if cached is None or any(a is not b for a, b in zip(arrays, cached[0])):
+            empty = {name: np.empty((0,) * p.ndim, self.dtype)
+                     for name, p in self.params.items()}
+            first, second = first or empty, second or empty
+            state = OptState(**{f"{name}_1": first[name] for name in PARAM_NAMES},
+                             **{f"{name}_2": second[name] for name in PARAM_NAMES})
+            self._opt_state = cached = (arrays, state)
+        return cached[1]
 
     def _consts(self):
-        """:class:`StepConsts` of this call (the rate may change between calls)."""
+        """:class:`StepConsts` of this call: rebuilt when a rate or coefficient has changed
+        since the last call (``lr`` may change between calls), Adam's ``lr_t`` at every call."""
+        o = self.optimizer
+        key = (o.lr, o.weight_decay, getattr(o, "momentum", 0.0), getattr(o, "decay_rate", 0.0),
+               getattr(o, "beta1", 0.0), getattr(o, "beta2", 0.0), getattr(o, "eps", 0.0))
+        if self._consts_key != key:
+            self._consts_key, self._consts_value = key, self._make_consts()
+        if self.opt == step_kernels.ADAM:
+            return self._consts_value._replace(lr_t=np.float64(o.next_lr()))
+        return self._consts_value
+
+    def _make_consts(self):
         t, o = self.dtype.type, self.optimizer
         decay, mu = getattr(o, "decay_rate", 0.0), getattr(o, "momentum", 0.0)
         # each coefficient rounded as NumPy rounds the Python float it multiplies by
@@ -128,8 +161,7 @@ class FusedStep:
             one=t(1.0), eps=t(LOG_EPSILON), n=t(self.batch_size), lr=t(o.lr), mu=t(mu),
             decay=t(decay), one_minus_decay=t(1 - decay),
             c1=t(1 - getattr(o, "beta1", 0.0)), c2=t(1 - getattr(o, "beta2", 0.0)),
-            opt_eps=t(getattr(o, "eps", 0.0)),
-            lr_t=np.float64(o.next_lr() if self.opt == step_kernels.ADAM else 0.0),
+            opt_eps=t(getattr(o, "eps", 0.0)), lr_t=np.float64(0.0),
             mu_mu=t(mu * mu), nesterov_step=t((1 + mu) * o.lr), wd=t(o.weight_decay))
 
     def __call__(self, idx):
@@ -146,20 +178,22 @@ class FusedStep:
             return self._reference(self.idx)
         if not kernels.all_finite(self.params["W1"]):  # 0 * inf must count: the reference
             return self._reference_step()(self.idx)
-        params = StepParams(**{name: self.params[name] for name in PARAM_NAMES})
+        params = self._step_params()
         state, consts = self._state(), self._consts()
         chooser = self.threads
         before = numba.get_num_threads()
         n_threads = before if chooser is None else min(chooser.threads(), before)
         start = time.perf_counter()
         try:
-            numba.set_num_threads(n_threads)  # this thread's setting only
+            if n_threads != before:
+                numba.set_num_threads(n_threads)  # this thread's setting only
             with _Launch.guard:
                 total, n_correct = step_kernels.fused_step(
                     self.data, params, state, self.work, self.idx, consts, self.act,
                     self.opt, self.chunk, n_threads)
         finally:
-            numba.set_num_threads(before)
+            if n_threads != before:
+                numba.set_num_threads(before)
         if chooser is not None:
             chooser.record(n_threads, time.perf_counter() - start)
         return _loss(total, self.dtype, self.batch_size), int(n_correct)
