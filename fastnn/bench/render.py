@@ -33,7 +33,7 @@ def render_report(results):
         "Every number is a median; ratios are speed-ups (>1: faster than the column's "
         "reference). Reproduce with `fastnn bench` (or `python scripts/bench_report.py`); "
         "`--quick` for a one-minute check, `--iters 10000 --repeats 3` for the teaching program's "
-        "full run (about 10 minutes).\n")
+        "full run (about 20 minutes with every section).\n")
     if results.failures:
         add("**Some measurements failed** and are missing below:\n")
         lines += [f"- {label}: `{message}`" for label, message in results.failures.items()]
