@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 
 from . import backends
+from ._init import init_stds, normal_sampler
 from ._memory import check_fits
 from ._validation import (
     as_features,
     as_labels,
     check_activation,
     check_dtype,
-    check_positive_float,
     check_positive_int,
     frozen,
 )
@@ -76,7 +76,7 @@ class TwoLayerNet:
         self.input_size = check_positive_int(input_size, "input_size")
         self.hidden_size = check_positive_int(hidden_size, "hidden_size")
         self.output_size = check_positive_int(output_size, "output_size")
-        std1, std2 = _init_stds(weight_init_std, input_size, hidden_size)
+        std1, std2 = init_stds(weight_init_std, input_size, hidden_size)
         self.activation = check_activation(activation)
         self.dtype = check_dtype(dtype)
         n_weights = (input_size + 1) * hidden_size + (hidden_size + 1) * output_size
@@ -84,7 +84,7 @@ class TwoLayerNet:
                    f"(hidden_size={hidden_size})")  # drawn in float64, then cast
         self.backend = backends.get(backend)
         self.metadata = dict.fromkeys(TRAINING_KEYS)
-        randn = _normal_sampler(seed)
+        randn = normal_sampler(seed)
         self.params = {
             "W1": (std1 * randn(input_size, hidden_size)).astype(self.dtype),
             "b1": np.zeros(hidden_size, dtype=self.dtype),
@@ -445,34 +445,3 @@ class TwoLayerNet:
             return kernel(*args)
         except NonFiniteInputError as exc:
             raise ValueError(str(exc).replace("X contains", "x contains", 1)) from None
-
-
-def _init_stds(weight_init_std, input_size, hidden_size):
-    """The standard deviations of W1 and W2: one number for both (the teaching program), or
-    He's ``sqrt(2 / fan_in)`` / Xavier's ``sqrt(1 / fan_in)`` per layer."""
-    from .config import WEIGHT_INITS
-
-    if isinstance(weight_init_std, str):
-        name = weight_init_std.lower()
-        if name not in WEIGHT_INITS:
-            raise ValueError(f"weight_init_std={weight_init_std!r} is not known; expected a "
-                             f"number > 0 or one of {', '.join(map(repr, WEIGHT_INITS))}")
-        gain = 2.0 if name == "he" else 1.0
-        return np.sqrt(gain / input_size), np.sqrt(gain / hidden_size)
-    std = check_positive_float(weight_init_std, "weight_init_std")
-    return std, std
-
-
-def _normal_sampler(seed):
-    """``randn(*shape)`` drawing from the source ``seed`` names (see TwoLayerNet)."""
-    if seed is None:
-        return np.random.randn
-    if isinstance(seed, np.random.RandomState):
-        return seed.randn
-    if isinstance(seed, np.random.Generator):
-        return lambda *shape: seed.standard_normal(shape)
-    if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool) and seed >= 0:
-        rng = np.random.default_rng(seed)
-        return lambda *shape: rng.standard_normal(shape)
-    raise ValueError(f"seed must be None, a non-negative int, a numpy Generator or RandomState, "
-                     f"got {seed!r}")
