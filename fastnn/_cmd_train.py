@@ -97,16 +97,10 @@ def run(args) -> int:
         tqdm.write(_evaluation_line(iteration, history, config.batch_size, iters_width,
                                     n_train), file=sys.stdout)
 
-    if args.no_progress:  # else train() says it, above its progress bar
-        from fastnn._warmup import compile_notice
-
-        notice = compile_notice(config)
-        if notice:
-            print(notice, file=sys.stderr, flush=True)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", fastnn.TrainingWarning)  # said below, as an error
-            result = training.train(config, progress=not args.no_progress,
+            result = training.train(config, progress=_NoticesOnly() if args.no_progress else True,
                                     callback=on_evaluation)
     except fastnn.TrainingDivergedError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
@@ -274,3 +268,17 @@ def _plot(history, plot_path, title, what=None, chance=None):
     _best_effort(what, lambda: plotting.plot_history(history, plot_path, title=title,
                                                      chance=chance))
     return None
+
+
+class _NoticesOnly:
+    """train()'s progress for ``--no-progress``: no bar, but its one-line notices (the first
+    compile) still reach stderr, once the data set has been found."""
+
+    def update(self, n=1):
+        pass
+
+    def close(self):
+        pass
+
+    def write(self, message):
+        print(message, file=sys.stderr, flush=True)
