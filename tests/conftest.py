@@ -1,9 +1,16 @@
 """Shared fixtures: every backend-dependent test runs on every registered backend."""
 
+import signal
+
 import numpy as np
 import pytest
 
 from fastnn import backends
+
+# A run started in the background by a non-interactive shell (nohup, `&`) inherits SIGINT
+# ignored, and so would every process it starts: the Ctrl-C tests need it delivered.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(params=backends.NAMES)
