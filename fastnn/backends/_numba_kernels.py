@@ -48,8 +48,9 @@ LANE_BYTES = 64
 #: slows down leaves its share to the others (on a shared 2-core VM, one core often runs 20 %
 #: slower than the other), many enough that claiming costs nothing.
 SAMPLES_PER_CLAIM = 16
-#: Slots of the fused step's ``claims`` counters, one cache line apart.
-SAMPLE_CLAIMS, TASK_CLAIMS, N_CLAIMS = 0, 8, 16
+#: Slots of the fused step's ``claims`` counters, one cache line apart: blocks of samples
+#: claimed, gradient tasks claimed, blocks of samples finished.
+SAMPLE_CLAIMS, TASK_CLAIMS, SAMPLES_DONE, N_CLAIMS = 0, 8, 16, 24
 
 
 def _prange_only():

@@ -11,9 +11,14 @@ float64, and so does this).
 Threads claim work from atomic counters: blocks of samples in the first phase, then the
 gradient tasks (chunks of W1's rows, updated as soon as their gradient is summed; the halves of
 layer 2). Each task writes only its own outputs and sums samples in their order, so the bits
-do not depend on the number of threads. The work of each phase is a separate function called
-from a minimal parallel loop: lowering a parallel loop compiles the loop's body again, and a
-body of one call is cheap to compile twice.
+do not depend on the number of threads. Both phases run in one parallel region: a thread that
+runs out of samples waits for the blocks others have claimed (every claimed block is being
+worked on, so the wait ends however the threading layer schedules the region, one thread
+included), then claims gradient tasks. One region instead of two halves the compile time that
+parallel loops cost (each one is compiled, optimized and emitted three more times, with
+everything it calls) and wakes the threads once per step. The work of each phase is a separate
+function called from the minimal parallel loop: lowering a parallel loop compiles the loop's
+body again, and a body of a few calls is cheap to compile twice.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from ._llvm_simd import fetch_add, gather_axpy, prefetch, scatter_axpy
 from ._numba_kernels import (
     IDENTITY,
     SAMPLE_CLAIMS,
+    SAMPLES_DONE,
     SAMPLES_PER_CLAIM,
     TASK_CLAIMS,
     _act_grad,
@@ -177,13 +183,13 @@ def fused_step(data, params, state, work, idx, consts, act, opt, chunk, n_thread
     for j in range(h):
         for c in range(W2.shape[1]):
             work.W2Tp[c, j] = W2[j, c]
-    work.claims[SAMPLE_CLAIMS] = 0
-    work.claims[TASK_CLAIMS] = 0
-    # 1. per sample: forward, loss, dZ2, dZ1; and where its pixel chunks start (for step 2)
+    _reset_claims(work.claims)
+    n_blocks = -(-n // SAMPLES_PER_CLAIM)
     for _ in prange(n_threads):
+        # 1. per sample: forward, loss, dZ2, dZ1; and where its pixel chunks start (for 2.)
         _sample_worker(data, params, work, idx, consts, act)
-    # 2. dW1 = X.T @ dZ1 by chunks of W1's rows, each updated at once, and layer 2's grads
-    for _ in prange(n_threads):
+        _wait_for(work.claims, SAMPLES_DONE, n_blocks)
+        # 2. dW1 = X.T @ dZ1 by chunks of W1's rows, each updated at once, and layer 2's grads
         _gradient_worker(data, params, state, work, consts, opt, chunk)
     no_decay = consts.wd - consts.wd  # the biases are not decayed
     _update(opt, b1, work.db1, state.b1_1, state.b1_2, consts, no_decay, 0, 0, 1, h, h)
@@ -196,6 +202,22 @@ def fused_step(data, params, state, work, idx, consts, act, opt, chunk, n_thread
         total += work.terms[i]
         n_correct += work.hits[i]
     return total, n_correct
+
+
+@njit(cache=True, inline="always")
+def _reset_claims(claims):
+    claims[SAMPLE_CLAIMS] = 0
+    claims[TASK_CLAIMS] = 0
+    claims[SAMPLES_DONE] = 0
+
+
+@njit(cache=True, nogil=True)
+def _wait_for(claims, slot, count):
+    """Spin until ``claims[slot]`` reaches ``count``. The atomic read orders this thread's
+    later reads after the writes other threads made before counting (sequentially
+    consistent)."""
+    while fetch_add(claims, slot, 0) < count:
+        pass
 
 
 @njit(cache=True, inline="always")
@@ -231,6 +253,7 @@ def _sample_worker(data, params, work, idx, consts, act):
                     z1)
             for c in range(bounds.shape[0]):
                 bounds[c, i] = offsets[s] + starts[s, c]
+        fetch_add(claims, SAMPLES_DONE, 1)
         block = fetch_add(claims, SAMPLE_CLAIMS, 1)
 
 
@@ -307,11 +330,11 @@ def float_gradient(X, data, params, state, work, consts, act, chunk, n_threads):
     for j in range(h):
         for c in range(params.W2.shape[1]):
             work.W2Tp[c, j] = params.W2[j, c]
-    work.claims[SAMPLE_CLAIMS] = 0
-    work.claims[TASK_CLAIMS] = 0
+    _reset_claims(work.claims)
+    n_blocks = -(-X.shape[0] // SAMPLES_PER_CLAIM)
     for _ in prange(n_threads):
         _float_sample_worker(X, data, params, work, consts, act, chunk)
-    for _ in prange(n_threads):
+        _wait_for(work.claims, SAMPLES_DONE, n_blocks)
         _gradient_worker(data, params, state, work, consts, GRAD_ONLY, chunk)
     total, bad = 0.0, 0
     for i in range(X.shape[0]):
@@ -345,6 +368,7 @@ def _float_sample_worker(X, data, params, work, consts, act, chunk):
             _sample(i, start, stop, data.y[i], data, params, work, consts, act, z1)
             if not finite:
                 work.hits[i] = -1
+        fetch_add(work.claims, SAMPLES_DONE, 1)
         block = fetch_add(work.claims, SAMPLE_CLAIMS, 1)
 
 
