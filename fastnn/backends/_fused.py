@@ -206,8 +206,9 @@ class FusedStep:
         return self._reference
 
 
-class FloatBatch(namedtuple("FloatBatch", "data state work consts chunk")):
-    """Scratch for ``float_gradient`` (one per shape and thread, reused)."""
+class FloatBatch(namedtuple("FloatBatch", "data state work consts chunk rows_buf vals_buf")):
+    """Scratch for ``float_gradient`` (one per shape and thread, reused); ``rows_buf`` and
+    ``vals_buf`` (threads, d) hold a row per Numba thread."""
 
     __slots__ = ()
 
@@ -256,4 +257,5 @@ def _make_float_batch(n, d, h, c, dt):
     consts = StepConsts(one=t(1.0), eps=t(LOG_EPSILON), n=t(n), lr=t(0), mu=t(0), decay=t(0),
                         one_minus_decay=t(0), c1=t(0), c2=t(0), opt_eps=t(0),
                         lr_t=np.float64(0.0), mu_mu=t(0), nesterov_step=t(0), wd=t(0))
-    return FloatBatch(data, state, work, consts, chunk)
+    return FloatBatch(data, state, work, consts, chunk, np.empty((threads, d), np.int32),
+                      np.empty((threads, d), dt))

@@ -240,7 +240,7 @@ class NumbaBackend(Backend):
         with _Launch.guard:
             total, n_bad = step_kernels.float_gradient(
                 X, data, params, batch.state, work, batch.consts, _act_code(activation),
-                batch.chunk, numba.get_num_threads())
+                batch.chunk, batch.rows_buf, batch.vals_buf, numba.get_num_threads())
         if n_bad:
             _raise_if_bad(work.hits < 0)
         db1[:], dW2[:], db2[:] = work.db1, work.dW2, work.db2
