@@ -109,6 +109,12 @@ def test_numerical_gradient_matches_the_seed_and_the_analytic_gradient():
     (np.array([0.5, 1.0]), "whole numbers"),
     (np.array([[1, 1, 0, 0, 0, 0, 0, 0, 0, 0], [1, 0, 0, 0, 0, 0, 0, 0, 0, 0]]), "not one-hot"),
     (np.array([[0.5] * 10, [1] + [0] * 9]), "not one-hot"),
+    # as many non-zeros as rows, but one row empty and the other with two ones
+    (np.array([[1, 1, 0, 0, 0, 0, 0, 0, 0, 0], [0] * 10]), "row 0 is not one-hot"),
+    # every row's largest entry is 1, but a row holds a -1 besides
+    (np.array([[1, -1, 0, 0, 0, 0, 0, 0, 0, 0], [1] + [0] * 9]), "row 0 is not one-hot"),
+    (np.array([[np.nan] + [0] * 9, [1] + [0] * 9]), "row 0 is not one-hot"),
+    (np.array([[2] + [0] * 9, [0, 1] + [0] * 8]), "row 0 is not one-hot"),
     (np.array([1, 2, 3]), "shape"),
 ])
 def test_bad_targets_raise_clear_value_errors(t, message):
