@@ -155,15 +155,15 @@ def _compress(x_row, k0, k1, rows, vals, keep_zeros):
 
 
 @njit(cache=True, inline="always")
-def _compress_nonzero(x_row, rows, vals, start):
+def _compress_nonzero(x_row, rows, vals):
     """The non-zeros of the float row ``x_row`` (indices ascending, values converted to
-    ``vals``' dtype) into ``rows[start:]``/``vals[start:]``; returns ``(stop, finite)``.
+    ``vals``' dtype) into ``rows``/``vals``; returns ``(count, finite)``.
 
     Branch-free: every pixel is written to the next free slot, which moves on only for a
     non-zero. Skipping blocks of zeros after a test was slower on MNIST rows (the test's branch
     is unpredictable at the edges of the digit); NaN and infinities are looked for in a second,
     vectorized pass."""
-    c = start
+    c = 0
     for q in range(x_row.shape[0]):
         x = x_row[q]
         rows[c] = q
@@ -336,7 +336,7 @@ def _hidden_logits(x_row, W1, b1, W2, b2, act, rows, vals, z1, z2, one, keep_zer
         c = _compress(x_row, 0, x_row.shape[0], rows, vals, True)
         finite = _row_finite(x_row)
     else:
-        c, finite = _compress_nonzero(x_row, rows, vals, 0)
+        c, finite = _compress_nonzero(x_row, rows, vals)
     gather_axpy(z1, W1, rows, vals, None, 0, c, False)
     _bias_act(z1, b1, act, z1, one)
     gather_axpy(z2, W2, None, z1, None, 0, b1.shape[0], False)

@@ -364,7 +364,7 @@ def _float_sample_worker(X, data, params, work, consts, act, chunk, rows_buf, va
     while block < n_blocks:
         for i in range(block * SAMPLES_PER_CLAIM, min(n, (block + 1) * SAMPLES_PER_CLAIM)):
             start = i * d
-            count, finite = _compress_nonzero(X[i], rows, vals, 0)
+            count, finite = _compress_nonzero(X[i], rows, vals)
             stop = start + count
             ch = 0
             for q in range(count):
